@@ -1,0 +1,285 @@
+/**
+ * The composition root: builds a govchain node from its options. This is the only place that
+ * picks concrete implementations (LevelDB or memory store, devmode or PBFT engine, pino
+ * logger); every component below receives only the collaborators it needs.
+ *
+ * Start order: store → block store → genesis → consensus → API. Stop is the reverse, and both
+ * are idempotent.
+ */
+import { join } from "node:path";
+import { createAdmission, type Admission } from "./admission/admission.js";
+import { createMempool, type Mempool } from "./admission/mempool.js";
+import { createApiServer, type ApiServer } from "./api/index.js";
+import { type Chain, createChain } from "./chain/chain.js";
+import { type Clock, systemClock } from "./common/clock.js";
+import { GovchainError } from "./common/errors.js";
+import { type Logger, silentLogger } from "./common/logger.js";
+import { createDevmodeEngine } from "./consensus/devmode.js";
+import type { ConsensusEngine, ConsensusStatus } from "./consensus/interface.js";
+import { getSuite } from "./crypto/index.js";
+import type { CryptoSuite, PrivateKey, Signer } from "./crypto/interface.js";
+import { createExecutor } from "./execution/executor.js";
+import { createFamilyRegistry, type FamilyRegistry } from "./execution/registry.js";
+import { builtinFamilies, createChainServices } from "./families/index.js";
+import { type GenesisConfig, genesisBlock } from "./genesis/genesis.js";
+import { type BlockStore, createBlockStore } from "./ledger/block-store.js";
+import { createNodeMetrics, type NodeMetrics } from "./metrics/metrics.js";
+import { createStateTree } from "./state/index.js";
+import type { StateTree } from "./state/interface.js";
+import { createLevelStore } from "./storage/index.js";
+import type { KvStore } from "./storage/interface.js";
+import { createWireLimits, type WireLimits } from "./wire/index.js";
+
+/** Options of `createNode`. Defaults suit a local development network. */
+export interface NodeOptions {
+  /** Name of this node in status and logs, e.g. `node0`. */
+  readonly nodeId: string;
+  /** Directory holding the node's database (`db/`). Ignored when `store` is given. */
+  readonly dataDir: string;
+  /** The chain's genesis document. */
+  readonly genesis: GenesisConfig;
+  /** The node's validator key (signs the blocks it proposes). */
+  readonly key: PrivateKey;
+  /** REST API listen address; `false` for none. Default `127.0.0.1:8008`. */
+  readonly api?: { readonly host: string; readonly port: number } | false;
+  /** A store to use instead of LevelDB under `dataDir` (tests, simulation). */
+  readonly store?: KvStore;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Mempool bounds; defaults 20,000 batches and 64 MiB. */
+  readonly mempool?: { readonly maxBatches?: number; readonly maxBytes?: number };
+  /** Block bounds; defaults 1,000 batches, 5,000 transactions, 8 MiB, 5 ms fill wait. */
+  readonly block?: { readonly maxBatches?: number; readonly maxTransactions?: number; readonly maxBytes?: number; readonly maxWaitMs?: number };
+  /** Overrides of the wire limits applied at admission. */
+  readonly wireLimits?: Partial<WireLimits>;
+}
+
+/** What `/v1/status` reports. */
+export interface NodeStatus {
+  readonly nodeId: string;
+  readonly chainId: string;
+  readonly suite: string;
+  readonly height: string;
+  readonly head: string;
+  readonly stateRoot: string;
+  readonly headTimestampMs: number;
+  readonly view: number;
+  readonly primary: string | undefined;
+  readonly validators: readonly string[];
+  readonly peers: readonly unknown[];
+  readonly consensus: ConsensusStatus;
+  readonly mempool: { readonly batches: number; readonly bytes: number };
+}
+
+/** A running (or startable) govchain node. */
+export interface GovchainNode {
+  readonly nodeId: string;
+  readonly genesis: GenesisConfig;
+  readonly suite: CryptoSuite;
+  readonly signer: Signer;
+  readonly store: KvStore;
+  readonly blocks: BlockStore;
+  readonly state: StateTree;
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly admission: Admission;
+  readonly families: FamilyRegistry;
+  readonly consensus: ConsensusEngine;
+  readonly metrics: NodeMetrics;
+  /** The API's listening URL once started (undefined when disabled). */
+  readonly apiUrl: string | undefined;
+  status(): NodeStatus;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds a node; nothing is opened until `start`. */
+export function createNode(options: NodeOptions): GovchainNode {
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  const { genesis, nodeId } = options;
+  const suite = getSuite(genesis.suite);
+  const signer = suite.createSigner(options.key);
+  const store = options.store ?? createLevelStore({ path: join(options.dataDir, "db") });
+  const state = createStateTree({ store, hash: suite.hash, hashName: suite.hashName });
+  const blocks = createBlockStore({ store });
+  const families = createFamilyRegistry(builtinFamilies());
+  const services = createChainServices();
+  const mempool = createMempool({ clock, ...options.mempool });
+  const executor = createExecutor({ state, families, services, logger: logger.child("execution") });
+  const baseChain = createChain({
+    suite,
+    signer,
+    blocks,
+    state,
+    executor,
+    mempool,
+    clock,
+    logger: logger.child("chain"),
+  });
+  const metrics = createNodeMetrics(
+    {
+      height: () => Number(blocks.head()?.height ?? -1n),
+      mempool: () => ({ size: mempool.size, bytes: mempool.bytes }),
+    },
+    { node: nodeId },
+  );
+  const chain = instrumentChain(baseChain, metrics, clock);
+  const admission = createAdmission({
+    suite,
+    limits: createWireLimits(options.wireLimits),
+    families,
+    services,
+    blocks,
+    mempool,
+    headReader: () => chain.headReader(),
+    logger: logger.child("admission"),
+  });
+  const blockLimits = {
+    maxBatches: options.block?.maxBatches ?? 1_000,
+    maxTransactions: options.block?.maxTransactions ?? 5_000,
+    maxBytes: options.block?.maxBytes ?? 8 * 1024 * 1024,
+  };
+
+  if (!genesis.validators.some((v) => v.publicKey === signer.publicKeyHex)) {
+    logger.warn("this node's key is not a genesis validator", { publicKey: signer.publicKeyHex });
+  }
+  const consensus = createDevmodeEngine({
+    chain,
+    pending: mempool,
+    clock,
+    logger: logger.child("consensus"),
+    nodeId,
+    limits: blockLimits,
+    ...(options.block?.maxWaitMs !== undefined ? { maxWaitMs: options.block.maxWaitMs } : {}),
+  });
+
+  let api: ApiServer | undefined;
+  let apiUrl: string | undefined;
+  let started = false;
+  let stopping: Promise<void> | undefined;
+
+  const node: GovchainNode = {
+    nodeId,
+    genesis,
+    suite,
+    signer,
+    store,
+    blocks,
+    state,
+    chain,
+    mempool,
+    admission,
+    families,
+    consensus,
+    metrics,
+    get apiUrl() {
+      return apiUrl;
+    },
+
+    status(): NodeStatus {
+      const head = blocks.head();
+      const consensusStatus = consensus.status();
+      return {
+        nodeId,
+        chainId: genesis.chainId,
+        suite: suite.id,
+        height: String(head?.height ?? -1n),
+        head: head?.id ?? "",
+        stateRoot: head?.stateRoot ?? "",
+        headTimestampMs: head?.timestampMs ?? 0,
+        view: consensusStatus.view,
+        primary: consensusStatus.primary,
+        validators: consensusStatus.validators,
+        peers: [],
+        consensus: consensusStatus,
+        mempool: { batches: mempool.size, bytes: mempool.bytes },
+      };
+    },
+
+    async start() {
+      if (started) return;
+      started = true;
+      await store.open();
+      await blocks.open();
+      await ensureGenesis();
+      await consensus.start();
+      const apiOptions = options.api ?? { host: "127.0.0.1", port: 8008 };
+      if (apiOptions !== false) {
+        api = createApiServer({
+          node,
+          logger: logger.child("api"),
+          clock,
+        });
+        apiUrl = await api.listen(apiOptions.host, apiOptions.port);
+      }
+      logger.info("node started", { nodeId, height: String(blocks.head()?.height), api: apiUrl });
+    },
+
+    async stop() {
+      if (!started) return;
+      stopping ??= (async () => {
+        await api?.close();
+        await consensus.stop();
+        await store.close();
+        logger.info("node stopped", { nodeId });
+      })();
+      await stopping;
+    },
+  };
+
+  const ensureGenesis = async (): Promise<void> => {
+    const expected = await genesisBlock(genesis, suite, state);
+    const head = blocks.head();
+    if (!head) {
+      await blocks.commit({
+        id: expected.id,
+        header: expected.header,
+        consensus: expected.consensus,
+        block: expected.block,
+        bytes: expected.bytes,
+        receipts: [],
+        stateOperations: expected.update.operations,
+      });
+      state.release(expected.update);
+      logger.info("genesis committed", { id: expected.id.slice(0, 16), chainId: genesis.chainId });
+      return;
+    }
+    state.release(expected.update);
+    const stored = await blocks.getBlockByHeight(0n);
+    if (stored?.id !== expected.id) {
+      throw new GovchainError(
+        "GENESIS_MISMATCH",
+        `the data directory belongs to another chain: its genesis block is ${stored?.id.slice(0, 16)}…, the genesis file gives ${expected.id.slice(0, 16)}…`,
+      );
+    }
+  };
+
+  return node;
+}
+
+/** Wraps the chain controller to record block timings and counts. */
+function instrumentChain(chain: Chain, metrics: NodeMetrics, clock: Clock): Chain {
+  chain.onCommit((event) => {
+    metrics.blocksCommitted.inc();
+    metrics.batchesCommitted.inc(event.batchIds.length);
+    metrics.transactionsCommitted.inc(event.receipts.length);
+    metrics.blockTransactions.observe(event.receipts.length);
+    metrics.batchesInvalid.inc(event.invalid.length);
+  });
+  return {
+    ...chain,
+    async propose(options) {
+      const started = clock.monotonic();
+      const candidate = await chain.propose(options);
+      metrics.blockBuildSeconds.observe((clock.monotonic() - started) / 1000);
+      return candidate;
+    },
+    async commit(candidate, extra) {
+      const started = clock.monotonic();
+      const head = await chain.commit(candidate, extra);
+      metrics.blockCommitSeconds.observe((clock.monotonic() - started) / 1000);
+      return head;
+    },
+  };
+}
