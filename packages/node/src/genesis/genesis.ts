@@ -17,11 +17,8 @@ import type { CryptoSuite, Signer } from "../crypto/interface.js";
 import { identityGenesisEntries, ROLES } from "../families/identity/identity.js";
 import { settingsGenesisEntries } from "../families/settings/settings.js";
 import type { StateTree, StateUpdate } from "../state/interface.js";
-import { encodeBlock, encodeBlockHeader, encodeConsensusFields } from "../wire/index.js";
+import { encodeBlock, encodeBlockHeader, encodeConsensusFields, NULL_BLOCK_ID } from "../wire/index.js";
 import type { Block, BlockHeader, ConsensusFields } from "../wire/types.js";
-
-/** Sawtooth's previous-block id of a genesis block. */
-export const NULL_BLOCK_ID = "0000000000000000";
 
 const hexKey = z.string().regex(/^[0-9a-f]{64,66}$/, "a lower-case hex public key");
 

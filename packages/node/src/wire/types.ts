@@ -124,3 +124,58 @@ export interface TransactionReceipt {
   readonly events: readonly ChainEvent[];
   readonly data: readonly Uint8Array[];
 }
+
+/** An entry of a Setting (sawtooth setting.proto `Setting.Entry`). */
+export interface SettingEntry {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** Setting (sawtooth setting.proto): the value stored at a settings address; several entries mean a key collision. */
+export interface Setting {
+  readonly entries: readonly SettingEntry[];
+}
+
+/** `SettingsPayload.Action` without its `ACTION_UNSET` (an unset action does not decode). */
+export type SettingsAction = "PROPOSE" | "VOTE";
+
+/** SettingsPayload (sawtooth settings.proto): the payload of a `sawtooth_settings` transaction. */
+export interface SettingsPayload {
+  readonly action: SettingsAction;
+  /** An encoded `SettingProposal` (PROPOSE) or `SettingVote` (VOTE). */
+  readonly data: Uint8Array;
+}
+
+/** SettingProposal (sawtooth settings.proto). */
+export interface SettingProposal {
+  readonly setting: string;
+  readonly value: string;
+  readonly nonce: string;
+}
+
+/** `SettingVote.Vote` without its `VOTE_UNSET` (an unset vote does not decode). */
+export type SettingVoteValue = "ACCEPT" | "REJECT";
+
+/** SettingVote (sawtooth settings.proto). */
+export interface SettingVote {
+  readonly proposalId: string;
+  readonly vote: SettingVoteValue;
+}
+
+/** `SettingCandidate.VoteRecord` (sawtooth settings.proto). */
+export interface SettingVoteRecord {
+  readonly publicKey: string;
+  readonly vote: SettingVoteValue;
+}
+
+/** SettingCandidate (sawtooth settings.proto): a proposal under vote with its votes so far. */
+export interface SettingCandidate {
+  readonly proposalId: string;
+  readonly proposal: SettingProposal;
+  readonly votes: readonly SettingVoteRecord[];
+}
+
+/** SettingCandidates (sawtooth settings.proto): all proposals under vote. */
+export interface SettingCandidates {
+  readonly candidates: readonly SettingCandidate[];
+}
