@@ -1,0 +1,139 @@
+/**
+ * Real `govchain` processes for end-to-end tests: the binary started with `process.execPath`
+ * exactly as a user runs it. Tests react to what a process prints (a line, its exit), never to
+ * the clock; every process started here is tracked so `stopAll` can kill what a failing test
+ * left behind.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** The CLI binary, resolved from this file so tests run from any working directory. */
+export const GOVCHAIN_BIN = fileURLToPath(new URL("../../bin/govchain.js", import.meta.url));
+
+/** How a process ended. */
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A running `govchain` process. */
+export interface GovchainProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly args: readonly string[];
+  /** stdout lines so far. */
+  readonly lines: readonly string[];
+  /** Everything on stderr so far. */
+  stderr(): string;
+  /** Resolves with the first stdout line (past or future) matching `predicate`; rejects if the process ends first. */
+  waitForLine(predicate: (line: string) => boolean): Promise<string>;
+  /** Resolves once the process has exited and its output is read. */
+  readonly exited: Promise<Exit>;
+  /** Sends a signal if still running, then waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<Exit>;
+}
+
+const running = new Set<GovchainProcess>();
+
+/** Starts `govchain <args>` in `cwd`. */
+export function startGovchain(args: readonly string[], cwd: string): GovchainProcess {
+  const child = spawn(process.execPath, [GOVCHAIN_BIN, ...args], {
+    cwd,
+    env: { ...process.env, GOVCHAIN_URL: "", GOVCHAIN_KEY: "" },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  let stderr = "";
+  let ended = false;
+  const waiters = new Set<{
+    predicate: (line: string) => boolean;
+    resolve: (line: string) => void;
+    reject: (err: Error) => void;
+  }>();
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    lines.push(line);
+    for (const waiter of waiters) {
+      if (waiter.predicate(line)) {
+        waiters.delete(waiter);
+        waiter.resolve(line);
+      }
+    }
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    child.on("close", (code, signal) => {
+      ended = true;
+      for (const waiter of waiters) {
+        waiter.reject(
+          new Error(
+            `govchain ${args.join(" ")} ended (code ${code}, signal ${signal}) before the expected line; stderr:\n${stderr}\nstdout:\n${lines.join("\n")}`,
+          ),
+        );
+      }
+      waiters.clear();
+      resolve({ code, signal });
+    });
+  });
+  const proc: GovchainProcess = {
+    child,
+    args,
+    lines,
+    stderr: () => stderr,
+    waitForLine(predicate) {
+      const seen = lines.find(predicate);
+      if (seen !== undefined) return Promise.resolve(seen);
+      if (ended)
+        return Promise.reject(
+          new Error(`govchain ${args.join(" ")} already ended; stderr:\n${stderr}`),
+        );
+      return new Promise((resolve, reject) => waiters.add({ predicate, resolve, reject }));
+    },
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  running.add(proc);
+  void exited.then(() => running.delete(proc));
+  return proc;
+}
+
+/** What a finished `govchain` run printed. */
+export interface Completed {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `govchain <args>` to completion. */
+export async function runGovchain(args: readonly string[], cwd: string): Promise<Completed> {
+  const proc = startGovchain(args, cwd);
+  proc.child.stdin.end();
+  const { code } = await proc.exited;
+  return {
+    code,
+    stdout: `${proc.lines.join("\n")}${proc.lines.length > 0 ? "\n" : ""}`,
+    stderr: proc.stderr(),
+  };
+}
+
+/** Kills every process still running (afterAll / finally). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop("SIGKILL")));
+}
+
+/** The prefix `node start` prints before its API URL. */
+export const API_READY = "API listening at ";
+
+/** Starts `govchain node start <args>` and resolves with the process and its API URL. */
+export async function startNode(
+  args: readonly string[],
+  cwd: string,
+): Promise<{ proc: GovchainProcess; url: string }> {
+  const proc = startGovchain(["node", "start", ...args], cwd);
+  const line = await proc.waitForLine((l) => l.startsWith(API_READY));
+  return { proc, url: line.slice(API_READY.length).trim() };
+}
