@@ -56,7 +56,7 @@ function importsOf(file: string): string[] {
 /** The top-level source folder of a file (`node` for src/node.ts, `index` for src/index.ts). */
 function moduleOf(file: string): string {
   const rel = relative(SRC, file).split("/");
-  return rel.length === 1 ? (rel[0] as string).replace(/\.ts$/, "") : (rel[0] as string);
+  return rel.length === 1 ? (rel[0] as string).replace(/\.(ts|js)$/, "") : (rel[0] as string);
 }
 
 const files = sourceFiles(SRC);
