@@ -1,71 +1,113 @@
 /**
- * An in-memory KvStore with the same semantics as the LevelDB one: byte-ordered keys, atomic
- * writes, snapshot-free iteration over a sorted copy. Used by tests and the simulator.
+ * An in-memory KvStore with the same observable semantics as the LevelDB one (the compliance
+ * suite in `test/storage` holds both to it): byte-ordered keys, atomic in-order writes,
+ * iterations that read a snapshot, copies in and out so callers never share our bytes, the same
+ * error codes. Used by tests and the simulator, where it may hold millions of keys, so a point
+ * read is a Map lookup, a range read costs O(log n + k) (not a sort of the whole store), and a
+ * write O(m log n).
+ *
+ * Layout: a Map from key to entry for point reads, and the same entries in a chunked sorted
+ * collection with O(1) snapshots (`sorted-entries.ts`) for range reads. Keys are kept only as
+ * latin1 strings (`keyId`), which order like the bytes and cost far less memory than one
+ * `Uint8Array` per key.
  */
-import { compareBytes } from "../common/bytes.js";
-import { GovchainError } from "../common/errors.js";
-import type { KvOperation, KvRange, KvStore, KvWriteOptions } from "./interface.js";
+import { storeNotOpen } from "./errors.js";
+import type { KvStore } from "./interface.js";
+import {
+  checkKey,
+  checkKeys,
+  checkOperations,
+  checkWriteOptions,
+  normalizeRange,
+} from "./kv-input.js";
+import { createSortedEntries, type Entry, keyId, keyOfId } from "./sorted-entries.js";
 
-const keyOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-const bytesOf = (key: string): Uint8Array => new Uint8Array(Buffer.from(key, "latin1"));
+/** An in-memory `KvStore` with a few extra read-only gauges. */
+export interface MemoryStore extends KvStore {
+  /** Number of keys stored. */
+  readonly size: number;
+  /** Iterations started and not yet finished; each pins a snapshot, so a leak holds memory. */
+  readonly activeIterations: number;
+}
 
-/** Creates an empty in-memory store. */
-export function createMemoryStore(): KvStore & { readonly size: number } {
-  const entries = new Map<string, Uint8Array>();
+/** A private copy: a plain Uint8Array, never a view of the caller's or our memory. */
+const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
+
+/** Creates an empty in-memory store. Its data survives `close()` and a later `open()`. */
+export function createMemoryStore(): MemoryStore {
+  const byKey = new Map<string, Entry>();
+  const sorted = createSortedEntries();
   let open = false;
-
-  const assertOpen = (): void => {
-    if (!open) throw new GovchainError("STORE_NOT_OPEN", "the store is not open");
-  };
+  // Bumped on close, so an iteration started before a close fails afterwards even if the store
+  // was reopened meanwhile, as a LevelDB iterator does (closing the database closes it).
+  let epoch = 0;
+  let activeIterations = 0;
 
   return {
     get size() {
-      return entries.size;
+      return byKey.size;
+    },
+    get activeIterations() {
+      return activeIterations;
     },
     async open() {
       open = true;
     },
     async close() {
+      if (!open) return;
       open = false;
+      epoch++;
     },
     async get(key) {
-      assertOpen();
-      const value = entries.get(keyOf(key));
-      return value === undefined ? undefined : Uint8Array.from(value);
+      if (!open) throw storeNotOpen("get");
+      checkKey(key);
+      const entry = byKey.get(keyId(key));
+      return entry === undefined ? undefined : copy(entry.value);
     },
     async getMany(keys) {
-      assertOpen();
+      if (!open) throw storeNotOpen("getMany");
+      checkKeys(keys);
       return keys.map((key) => {
-        const value = entries.get(keyOf(key));
-        return value === undefined ? undefined : Uint8Array.from(value);
+        const entry = byKey.get(keyId(key));
+        return entry === undefined ? undefined : copy(entry.value);
       });
     },
-    async write(operations: readonly KvOperation[], _options?: KvWriteOptions) {
-      assertOpen();
-      for (const op of operations) {
-        if (op.type === "put") entries.set(keyOf(op.key), Uint8Array.from(op.value));
-        else entries.delete(keyOf(op.key));
+    async write(operations, options) {
+      if (!open) throw storeNotOpen("write");
+      // Everything is checked before anything changes: a write applies entirely or not at all.
+      checkOperations(operations);
+      checkWriteOptions(options);
+      // The net effect per key; a later operation on the same key wins.
+      const net = new Map<string, Uint8Array | null>();
+      for (const op of operations)
+        net.set(keyId(op.key), op.type === "put" ? copy(op.value) : null);
+      for (const [id, value] of net) {
+        const existing = byKey.get(id);
+        if (value === null) {
+          if (existing === undefined) continue;
+          sorted.remove(id);
+          byKey.delete(id);
+        } else {
+          const entry: Entry = { id, value };
+          if (existing === undefined) sorted.insert(entry);
+          else sorted.replace(entry);
+          byKey.set(id, entry);
+        }
       }
     },
-    async *iterate(range: KvRange = {}) {
-      assertOpen();
-      const selected: [Uint8Array, Uint8Array][] = [];
-      for (const [key, value] of entries) {
-        const k = bytesOf(key);
-        if (range.gt && compareBytes(k, range.gt) <= 0) continue;
-        if (range.gte && compareBytes(k, range.gte) < 0) continue;
-        if (range.lt && compareBytes(k, range.lt) >= 0) continue;
-        if (range.lte && compareBytes(k, range.lte) > 0) continue;
-        selected.push([k, value]);
-      }
-      selected.sort((a, b) => compareBytes(a[0], b[0]));
-      if (range.reverse) selected.reverse();
-      const limit = range.limit ?? Number.POSITIVE_INFINITY;
-      let emitted = 0;
-      for (const [key, value] of selected) {
-        if (emitted >= limit) return;
-        emitted++;
-        yield [key, Uint8Array.from(value)] as const;
+    async *iterate(range) {
+      if (!open) throw storeNotOpen("iterate");
+      const normalized = normalizeRange(range);
+      const startEpoch = epoch;
+      const snapshot = sorted.snapshot();
+      activeIterations++;
+      try {
+        for (const entry of snapshot.range(normalized)) {
+          if (!open || epoch !== startEpoch) throw storeNotOpen("iterate");
+          yield [keyOfId(entry.id), copy(entry.value)] as const;
+        }
+      } finally {
+        activeIterations--;
       }
     },
   };

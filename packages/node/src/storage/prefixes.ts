@@ -1,4 +1,9 @@
 /**
+ * Keys of the node's store: the prefix table and the builders of prefixed keys and ranges.
+ */
+import { StoreErrorCode, storeError } from "./errors.js";
+
+/**
  * The fixed table of key prefixes. Every key in a node's store starts with one of these bytes.
  * A prefix is never reused for another meaning, even after its data is retired: old data
  * directories must never be misread. Add new entries at the end.
@@ -26,10 +31,22 @@ export const KeyPrefix = {
   CERTIFICATE: 0x0a,
 } as const;
 
+/** Name of an entry of `KeyPrefix`. */
 export type KeyPrefixName = keyof typeof KeyPrefix;
 
-/** A store key: one prefix byte followed by `suffix`. */
-export function prefixedKey(prefix: number, suffix: Uint8Array | string = new Uint8Array(0)): Uint8Array {
+/**
+ * A store key: one prefix byte followed by `suffix`. Throws `STORE_INVALID_ARGUMENT` when
+ * `prefix` is not a byte, which a typed array would otherwise silently wrap (256 → 0x00).
+ */
+export function prefixedKey(
+  prefix: number,
+  suffix: Uint8Array | string = new Uint8Array(0),
+): Uint8Array {
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 0xff) {
+    throw storeError(StoreErrorCode.INVALID_ARGUMENT, "a key prefix must be an integer 0..255", {
+      prefix,
+    });
+  }
   const tail = typeof suffix === "string" ? Buffer.from(suffix, "utf8") : suffix;
   const key = new Uint8Array(1 + tail.length);
   key[0] = prefix;
@@ -37,8 +54,14 @@ export function prefixedKey(prefix: number, suffix: Uint8Array | string = new Ui
   return key;
 }
 
-/** The bounds `{gte, lt}` that iterate exactly the keys under `prefix` (+ optional suffix start). */
-export function prefixRange(prefix: number, suffix: Uint8Array = new Uint8Array(0)): { gte: Uint8Array; lt: Uint8Array } {
+/**
+ * The bounds `{gte, lt}` that iterate exactly the keys under `prefix` (+ optional suffix start).
+ * Throws `STORE_INVALID_ARGUMENT` when prefix and suffix are all 0xff: no finite `lt` exists.
+ */
+export function prefixRange(
+  prefix: number,
+  suffix: Uint8Array = new Uint8Array(0),
+): { gte: Uint8Array; lt: Uint8Array } {
   const gte = prefixedKey(prefix, suffix);
   const lt = upperBound(gte);
   return { gte, lt };
@@ -54,8 +77,14 @@ function upperBound(bytes: Uint8Array): Uint8Array {
       return out.subarray(0, i + 1);
     }
   }
-  // All 0xff: no finite upper bound exists within the prefix byte space used here.
-  return Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+  // All 0xff: every longer run of 0xff bytes starts with `bytes`, so no key bounds them all.
+  throw storeError(
+    StoreErrorCode.INVALID_ARGUMENT,
+    "no key range bounds keys under an all-0xff prefix",
+    {
+      length: bytes.length,
+    },
+  );
 }
 
 /** 8-byte big-endian encoding of a height, so heights sort numerically. */
