@@ -40,8 +40,19 @@ export interface NodeOptions {
   readonly genesis: GenesisConfig;
   /** The node's validator key (signs the blocks it proposes). */
   readonly key: PrivateKey;
-  /** REST API listen address; `false` for none. Default `127.0.0.1:8008`. */
-  readonly api?: { readonly host: string; readonly port: number } | false;
+  /** REST API listen address and bounds; `false` for none. Default `127.0.0.1:8008`. */
+  readonly api?:
+    | {
+        readonly host: string;
+        readonly port: number;
+        /** Largest JSON body, default 1 MiB. */
+        readonly maxJsonBodyBytes?: number;
+        /** Longest `?wait` in seconds, default 300. */
+        readonly maxWaitSeconds?: number;
+        /** Event stream bounds: send buffer per subscriber (default 4 MiB), subscribers (default 256). */
+        readonly events?: { readonly maxBufferedBytes?: number; readonly maxSubscribers?: number };
+      }
+    | false;
   /** A store to use instead of LevelDB under `dataDir` (tests, simulation). */
   readonly store?: KvStore;
   readonly logger?: Logger;
@@ -125,9 +136,10 @@ export function createNode(options: NodeOptions): GovchainNode {
     { node: nodeId },
   );
   const chain = instrumentChain(baseChain, metrics, clock);
+  const wireLimits = createWireLimits(options.wireLimits);
   const admission = createAdmission({
     suite,
-    limits: createWireLimits(options.wireLimits),
+    limits: wireLimits,
     families,
     services,
     blocks,
@@ -210,6 +222,10 @@ export function createNode(options: NodeOptions): GovchainNode {
           node,
           logger: logger.child("api"),
           clock,
+          maxBatchListBytes: wireLimits.maxBatchListBytes,
+          ...(apiOptions.maxJsonBodyBytes !== undefined ? { maxJsonBodyBytes: apiOptions.maxJsonBodyBytes } : {}),
+          ...(apiOptions.maxWaitSeconds !== undefined ? { maxWaitSeconds: apiOptions.maxWaitSeconds } : {}),
+          ...(apiOptions.events !== undefined ? { events: apiOptions.events } : {}),
         });
         apiUrl = await api.listen(apiOptions.host, apiOptions.port);
       }

@@ -27,6 +27,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   genesis: ["common", "crypto", "families", "state", "wire"],
   api: ["common", "crypto", "wire", "state", "storage", "execution", "families", "ledger", "admission", "chain", "consensus", "genesis", "metrics", "node"],
   cli: ["*"],
+  bench: ["*"],
 };
 
 /** Node built-ins that mean I/O; consensus must reach none of them directly. */

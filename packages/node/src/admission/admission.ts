@@ -52,11 +52,16 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const checkBatches = async (batches: readonly ParsedBatch[]): Promise<void> => {
     const read = options.headReader();
     const authorised = new Map<string, string | undefined>();
+    // One batched read each for replays, instead of two reads per transaction.
+    const [committedBatches, committedTransactions] = await Promise.all([
+      blocks.committedBatches(batches.map((b) => b.id)),
+      blocks.committedTransactions(batches.flatMap((b) => b.transactions.map((t) => t.id))),
+    ]);
     for (const batch of batches) {
       if (mempool.has(batch.id)) {
         throw new AdmissionError("ALREADY_PENDING", `batch ${batch.id} is already pending`, { batchId: batch.id });
       }
-      if ((await blocks.batchBlockId(batch.id)) !== undefined) {
+      if (committedBatches.has(batch.id)) {
         throw new AdmissionError("ALREADY_COMMITTED", `batch ${batch.id} is already committed`, { batchId: batch.id });
       }
       for (const tx of batch.transactions) {
@@ -64,7 +69,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
         if (mempool.hasTransaction(tx.id)) {
           throw new AdmissionError("ALREADY_PENDING", `transaction ${tx.id} is already pending`, ids);
         }
-        if (await blocks.hasTransaction(tx.id)) {
+        if (committedTransactions.has(tx.id)) {
           throw new AdmissionError("ALREADY_COMMITTED", `transaction ${tx.id} is already committed`, ids);
         }
         const { familyName, familyVersion, signerPublicKey } = tx.header;

@@ -34,6 +34,8 @@ export interface BlockCommitMessage {
   readonly id: string;
   readonly stateRoot: string;
   readonly batchIds: readonly string[];
+  /** Batches rejected while this block was built (their status is INVALID). */
+  readonly invalidBatchIds: readonly string[];
   readonly transactionCount: number;
   readonly timestampMs: number;
 }
@@ -101,6 +103,7 @@ export function messagesOf(event: CommitEvent): EventMessage[] {
       id: event.head.id,
       stateRoot: event.head.stateRoot,
       batchIds: [...event.batchIds],
+      invalidBatchIds: event.invalid.map((r) => r.batchId),
       transactionCount: event.receipts.length,
       timestampMs: event.head.timestampMs,
     },

@@ -169,7 +169,7 @@ export function createChain(options: ChainOptions): Chain {
     return { id, header, consensus, block, bytes: encodeBlock(block), executed };
   };
 
-  const isCommitted = (id: string): Promise<boolean> => blocks.hasTransaction(id);
+  const committedAmong = (ids: readonly string[]): Promise<Set<string>> => blocks.committedTransactions(ids);
 
   const chain: Chain = {
     head,
@@ -193,7 +193,7 @@ export function createChain(options: ChainOptions): Chain {
           timestampMs,
           batches: taken,
           mode: "propose",
-          isTransactionCommitted: isCommitted,
+          committedAmong,
         });
       } catch (err) {
         mempool.release(taken.map((b) => b.id));
@@ -237,7 +237,7 @@ export function createChain(options: ChainOptions): Chain {
         timestampMs,
         batches: block.batches,
         mode: "validate",
-        isTransactionCommitted: isCommitted,
+        committedAmong,
       });
       const rejected = executed.outcomes.find((o) => o.status !== "valid");
       if (rejected) {

@@ -73,8 +73,11 @@ export interface ExecuteBlockInput {
    * invalid and an internal error aborts execution (the node cannot vouch for the block).
    */
   readonly mode: "propose" | "validate";
-  /** True when a transaction id is already committed on the chain this block extends. */
-  readonly isTransactionCommitted: (id: string) => Promise<boolean>;
+  /**
+   * The subset of `ids` already committed on the chain this block extends. Called once per
+   * block with every transaction and dependency id, so the lookups are one batched read.
+   */
+  readonly committedAmong: (ids: readonly string[]) => Promise<ReadonlySet<string>>;
 }
 
 /** Collaborators of the executor. */
@@ -121,6 +124,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
       };
 
       await prefetchInputs(input.batches, readBase, maxPrefetch);
+      const idsToCheck: string[] = [];
+      for (const batch of input.batches) {
+        for (const tx of batch.transactions) idsToCheck.push(tx.id, ...tx.header.dependencies);
+      }
+      const committedBefore = await input.committedAmong(idsToCheck);
 
       const outcomes: BatchOutcome[] = [];
       const validBatches: ParsedBatch[] = [];
@@ -178,11 +186,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
         for (const [index, tx] of batch.transactions.entries()) {
           // Replays: a transaction id can be committed once on a chain.
-          if (seenInBatch.has(tx.id) || committedInBlock.has(tx.id) || (await input.isTransactionCommitted(tx.id))) {
+          if (seenInBatch.has(tx.id) || committedInBlock.has(tx.id) || committedBefore.has(tx.id)) {
             const failure = { id: tx.id, valid: false, message: "transaction already committed" };
             return { outcome: reject(index, failure, "invalid"), writes, receipts: [] };
           }
-          const unmet = await unmetDependency(tx, seenInBatch);
+          const unmet = unmetDependency(tx, seenInBatch);
           if (unmet !== undefined) {
             const status: BatchStatus = input.mode === "propose" ? "deferred" : "invalid";
             const failure = { id: tx.id, valid: false, message: `dependency ${unmet} is not committed` };
@@ -223,10 +231,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
         return { outcome: { batch, status: "valid", transactions: txOutcomes }, writes, receipts: batchReceipts };
       }
 
-      async function unmetDependency(tx: ParsedTransaction, seenInBatch: Set<string>): Promise<string | undefined> {
+      function unmetDependency(tx: ParsedTransaction, seenInBatch: Set<string>): string | undefined {
         for (const dep of tx.header.dependencies) {
-          if (seenInBatch.has(dep) || committedInBlock.has(dep)) continue;
-          if (await input.isTransactionCommitted(dep)) continue;
+          if (seenInBatch.has(dep) || committedInBlock.has(dep) || committedBefore.has(dep)) continue;
           return dep;
         }
         return undefined;

@@ -100,6 +100,10 @@ export interface BlockStore {
   transactionLocation(transactionId: string): Promise<TransactionLocation | undefined>;
   /** True when `transactionId` is committed. */
   hasTransaction(transactionId: string): Promise<boolean>;
+  /** The subset of `transactionIds` that is committed (one batched read). */
+  committedTransactions(transactionIds: readonly string[]): Promise<Set<string>>;
+  /** The subset of `batchIds` that is committed (one batched read). */
+  committedBatches(batchIds: readonly string[]): Promise<Set<string>>;
   getReceipt(transactionId: string): Promise<TransactionReceipt | undefined>;
   getInvalidBatch(batchId: string): Promise<InvalidBatchRecord | undefined>;
   /** Records batches rejected outside a block commit (not synced: losing them loses only a status). */
@@ -227,6 +231,14 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
       return (await store.get(prefixedKey(KeyPrefix.TRANSACTION_LOCATION, transactionId))) !== undefined;
     },
 
+    async committedTransactions(transactionIds) {
+      return presentAmong(store, KeyPrefix.TRANSACTION_LOCATION, transactionIds);
+    },
+
+    async committedBatches(batchIds) {
+      return presentAmong(store, KeyPrefix.BATCH_LOCATION, batchIds);
+    },
+
     async getReceipt(transactionId) {
       const bytes = await store.get(prefixedKey(KeyPrefix.RECEIPT, transactionId));
       return bytes ? decodeReceipt(bytes) : undefined;
@@ -248,6 +260,16 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
       return store.get(prefixedKey(KeyPrefix.CERTIFICATE, blockId));
     },
   };
+}
+
+async function presentAmong(store: KvStore, prefix: number, ids: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (ids.length === 0) return found;
+  const values = await store.getMany(ids.map((id) => prefixedKey(prefix, id)));
+  values.forEach((value, i) => {
+    if (value !== undefined) found.add(ids[i] as string);
+  });
+  return found;
 }
 
 function toStored(bytes: Uint8Array): StoredBlock {

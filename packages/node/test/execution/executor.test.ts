@@ -20,7 +20,7 @@ async function run(
     timestampMs: 1_700_000_000_000,
     batches,
     mode: options.mode ?? "propose",
-    isTransactionCommitted: options.committed ?? never,
+    committedAmong: async (ids) => new Set((await Promise.all(ids.map(async (id) => ((await (options.committed ?? never)(id)) ? id : undefined)))).filter((x): x is string => x !== undefined)),
   });
 }
 

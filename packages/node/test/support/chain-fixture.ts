@@ -73,7 +73,7 @@ export async function executeOn(
     timestampMs,
     batches,
     mode: "propose",
-    isTransactionCommitted: async () => false,
+    committedAmong: async () => new Set<string>(),
   });
   // Persist so later reads do not depend on staged nodes.
   await fixture.store.write(result.update.operations);
