@@ -19,7 +19,10 @@ export interface StateUpdate {
   readonly root: StateRoot;
   /** The root it was computed from. */
   readonly parent: StateRoot;
-  /** Storage writes that persist every new node; include them in the block's atomic write. */
+  /**
+   * Storage writes that persist every new node; include them in the block's atomic write.
+   * Their bytes are the tree's own in-memory copies: write them, never modify them.
+   */
   readonly operations: readonly KvOperation[];
   /** Number of new nodes written. */
   readonly nodeCount: number;
@@ -47,7 +50,9 @@ export interface StateProof {
 }
 
 /** The outcome of verifying a proof. */
-export type ProofResult = { readonly included: true; readonly value: Uint8Array } | { readonly included: false };
+export type ProofResult =
+  | { readonly included: true; readonly value: Uint8Array }
+  | { readonly included: false };
 
 /** Reads and updates Merkle state. */
 export interface StateTree {
@@ -61,7 +66,11 @@ export interface StateTree {
    * Entries whose address starts with `prefix` (even or odd length hex, may be empty), in
    * address order, starting at `start` (inclusive) and at most `limit` of them.
    */
-  list(root: StateRoot, prefix: string, options?: { start?: Address; limit?: number }): Promise<StatePage>;
+  list(
+    root: StateRoot,
+    prefix: string,
+    options?: { start?: Address; limit?: number },
+  ): Promise<StatePage>;
   /**
    * Applies `changes` (later entries for the same address win) to `root`. The new nodes are
    * kept in memory, readable through this tree, until `release` is called for the update;

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isGovchainError } from "../../src/common/errors.js";
-import { createMemoryStore } from "../../src/storage/memory-store.js";
+import { createStateTree, stateHash } from "../../src/state/index.js";
 import {
   childOrdinal,
   decodeNode,
@@ -15,14 +15,18 @@ import {
   NodeKind,
   rewriteBranch,
 } from "../../src/state/node-codec.js";
-import { createStateTree, stateHash } from "../../src/state/index.js";
+import { createMemoryStore } from "../../src/storage/memory-store.js";
 
-const sha256 = (hex: string): string => createHash("sha256").update(Buffer.from(hex, "hex")).digest("hex");
+const sha256 = (hex: string): string =>
+  createHash("sha256").update(Buffer.from(hex, "hex")).digest("hex");
 const zeros = (n: number): string => "0".repeat(n);
 
 function tree(radix: 16 | 256 = 16) {
   const store = createMemoryStore();
-  return { store, tree: createStateTree({ store, hash: stateHash("sha256"), hashName: "sha256", radix }) };
+  return {
+    store,
+    tree: createStateTree({ store, hash: stateHash("sha256"), hashName: "sha256", radix }),
+  };
 }
 
 function expectInvalidNode(hex: string): void {
@@ -32,7 +36,10 @@ function expectInvalidNode(hex: string): void {
   } catch (err) {
     caught = err;
   }
-  expect(isGovchainError(caught, "INVALID_STATE_NODE"), `expected ${hex.slice(0, 20)}… to be rejected`).toBe(true);
+  expect(
+    isGovchainError(caught, "INVALID_STATE_NODE"),
+    `expected ${hex.slice(0, 20)}… to be rejected`,
+  ).toBe(true);
 }
 
 describe("node encoding vectors", () => {
@@ -131,12 +138,16 @@ describe("decodeNode", () => {
       // Add slot 1, drop the middle child, replace the last; a removal-only and an add-only too.
       const last = slots[2] ?? 0;
       const rewritten = rewriteBranch(branch, [1, slots[1] ?? 0, last], [h3, null, h0]);
-      expect(toHexString(rewritten)).toBe(toHexString(encodeBranch(radix, prefix, [0, 1, last], [h0, h3, h0])));
+      expect(toHexString(rewritten)).toBe(
+        toHexString(encodeBranch(radix, prefix, [0, 1, last], [h0, h3, h0])),
+      );
       expect(toHexString(rewriteBranch(branch, [0], [null]))).toBe(
         toHexString(encodeBranch(radix, prefix, slots.slice(1), [h1, h2])),
       );
       expect(toHexString(rewriteBranch(branch, [4, 5], [h3, h3]))).toBe(
-        toHexString(encodeBranch(radix, prefix, [0, 4, 5, ...slots.slice(1)], [h0, h3, h3, h1, h2])),
+        toHexString(
+          encodeBranch(radix, prefix, [0, 4, 5, ...slots.slice(1)], [h0, h3, h3, h1, h2]),
+        ),
       );
     }
   });
@@ -155,10 +166,12 @@ describe("decodeNode", () => {
     expectInvalidNode(`0301a0${"c0"}${zeros(62)}${h}${h}`); // radix 256 with an odd prefix
     expectInvalidNode(`0346${zeros(70)}c0${zeros(62)}${h}${h}`); // radix 256, a 70-nibble prefix
     // …while the same shapes, made canonical, decode.
-    expect(decodeNode(new Uint8Array(Buffer.from(`0201a0c000${h}${h}`, "hex"))).kind).toBe(NodeKind.BRANCH_16);
-    expect(decodeNode(new Uint8Array(Buffer.from(`0302a0c0${zeros(62)}${h}${h}`, "hex"))).kind).toBe(
-      NodeKind.BRANCH_256,
+    expect(decodeNode(new Uint8Array(Buffer.from(`0201a0c000${h}${h}`, "hex"))).kind).toBe(
+      NodeKind.BRANCH_16,
     );
+    expect(
+      decodeNode(new Uint8Array(Buffer.from(`0302a0c0${zeros(62)}${h}${h}`, "hex"))).kind,
+    ).toBe(NodeKind.BRANCH_256);
   });
 });
 

@@ -13,7 +13,11 @@ import { addressPool, hex, memoryTree } from "./support.js";
 
 const pool = addressPool(11);
 
-function rejects(proof: StateProof, expected: { root: string; address: string }, code = "INVALID_PROOF"): string {
+function rejects(
+  proof: StateProof,
+  expected: { root: string; address: string },
+  code = "INVALID_PROOF",
+): string {
   try {
     verifyStateProof(proof, expected);
   } catch (err) {
@@ -30,7 +34,10 @@ function tamper(hexText: string, at: number, mask: number): string {
   return bytes.toString("hex");
 }
 
-async function treeOf(radix: Radix, addresses: readonly string[]): Promise<{ tree: MerkleStateTree; root: string }> {
+async function treeOf(
+  radix: Radix,
+  addresses: readonly string[],
+): Promise<{ tree: MerkleStateTree; root: string }> {
   const { tree } = await memoryTree({ radix, hashName: radix === 16 ? "sha256" : "sm3" });
   const { root } = await tree.update(
     tree.emptyRoot,
@@ -75,7 +82,9 @@ describe.each([16, 256] as const)("state proofs, radix %i", (radix) => {
       let checked = 0;
       proof.nodes.forEach((node, n) => {
         for (let at = 0; at < node.length / 2; at++) {
-          const nodes = proof.nodes.map((x, i) => (i === n ? tamper(x, at, 1 + ((at * 37 + n) % 255)) : x));
+          const nodes = proof.nodes.map((x, i) =>
+            i === n ? tamper(x, at, 1 + ((at * 37 + n) % 255)) : x,
+          );
           rejects({ ...proof, nodes }, expected);
           checked++;
         }
@@ -103,19 +112,32 @@ describe.each([16, 256] as const)("state proofs, radix %i", (radix) => {
     const exclusion = await tree.prove(root, absent);
     const { value: _value, ...withoutValue } = inclusion;
     expect(rejects(withoutValue, { root, address: present })).toMatch(/absence of a present/);
-    expect(rejects({ ...exclusion, value: "aa" }, { root, address: absent })).toMatch(/value for an absent/);
-    expect(rejects({ ...inclusion, value: "00aa" }, { root, address: present })).toMatch(/value differs/);
+    expect(rejects({ ...exclusion, value: "aa" }, { root, address: absent })).toMatch(
+      /value for an absent/,
+    );
+    expect(rejects({ ...inclusion, value: "00aa" }, { root, address: present })).toMatch(
+      /value differs/,
+    );
     // Truncated paths prove nothing; extra nodes after the end are refused.
     for (let keep = 0; keep < inclusion.nodes.length; keep++) {
-      rejects({ ...withoutValue, nodes: inclusion.nodes.slice(0, keep) }, { root, address: present });
+      rejects(
+        { ...withoutValue, nodes: inclusion.nodes.slice(0, keep) },
+        { root, address: present },
+      );
     }
-    rejects({ ...inclusion, nodes: [...inclusion.nodes, inclusion.nodes[0] ?? ""] }, { root, address: present });
+    rejects(
+      { ...inclusion, nodes: [...inclusion.nodes, inclusion.nodes[0] ?? ""] },
+      { root, address: present },
+    );
     // Another address's honest proof does not transfer.
     rejects({ ...exclusion, address: present }, { root, address: present });
     rejects({ ...withoutValue, address: absent }, { root, address: absent });
     // Honest nodes from elsewhere in the tree, spliced in, do not chain to the root.
     const other = await tree.prove(root, pool[30] ?? "");
-    rejects({ ...withoutValue, nodes: [inclusion.nodes[0] ?? "", ...other.nodes.slice(1)] }, { root, address: present });
+    rejects(
+      { ...withoutValue, nodes: [inclusion.nodes[0] ?? "", ...other.nodes.slice(1)] },
+      { root, address: present },
+    );
   });
 });
 
@@ -130,7 +152,9 @@ describe("verifyStateProof input checks", () => {
     expect(rejects({ ...proof, hash: "sm3" }, expected)).toMatch(/hash/);
     expect(rejects(proof, { ...expected, hash: "sm3" } as typeof expected)).toMatch(/another hash/);
     expect(rejects({ ...proof, nodes: [] }, expected)).toMatch(/no nodes/);
-    expect(rejects({ ...proof, nodes: proof.nodes.map((n) => n.toUpperCase()) }, expected)).toMatch(/hex/);
+    expect(rejects({ ...proof, nodes: proof.nodes.map((n) => n.toUpperCase()) }, expected)).toMatch(
+      /hex/,
+    );
     expect(rejects({ ...proof, value: "zz" }, expected)).toMatch(/hex/);
     expect(rejects(null as unknown as StateProof, expected)).toMatch(/version/);
     rejects(proof, { root, address: address.toUpperCase() }, "INVALID_ADDRESS");
@@ -142,9 +166,18 @@ describe("verifyStateProof input checks", () => {
   });
 
   it("depends on nothing but node:crypto, the error class and the node decoder", () => {
-    const source = readFileSync(new URL("../../src/state/proof-verifier.ts", import.meta.url), "utf8");
+    const source = readFileSync(
+      new URL("../../src/state/proof-verifier.ts", import.meta.url),
+      "utf8",
+    );
     const imports = [...source.matchAll(/^import[^"]*"([^"]+)";/gm)].map((m) => m[1]).sort();
-    expect(imports).toEqual(["../common/errors.js", "./errors.js", "./interface.js", "./node-codec.js", "node:crypto"]);
+    expect(imports).toEqual([
+      "../common/errors.js",
+      "./errors.js",
+      "./interface.js",
+      "./node-codec.js",
+      "node:crypto",
+    ]);
     const codec = readFileSync(new URL("../../src/state/node-codec.ts", import.meta.url), "utf8");
     expect([...codec.matchAll(/^import[^"]*"([^"]+)";/gm)].map((m) => m[1]).sort()).toEqual([
       "../common/errors.js",

@@ -14,7 +14,10 @@ import { addressPool, blocksArb, hex, memoryTree, modelEntries } from "./support
 const pool = addressPool();
 const RADIXES: readonly Radix[] = [16, 256];
 
-async function expectCode(promise: Promise<unknown> | (() => unknown), code: string): Promise<void> {
+async function expectCode(
+  promise: Promise<unknown> | (() => unknown),
+  code: string,
+): Promise<void> {
   let caught: unknown;
   try {
     await (typeof promise === "function" ? promise() : promise);
@@ -25,7 +28,11 @@ async function expectCode(promise: Promise<unknown> | (() => unknown), code: str
 }
 
 /** Root of a tree holding exactly `entries`, built from scratch in the given order and chunks. */
-async function rootOf(radix: Radix, entries: readonly (readonly [string, Uint8Array])[], chunk: number): Promise<string> {
+async function rootOf(
+  radix: Radix,
+  entries: readonly (readonly [string, Uint8Array])[],
+  chunk: number,
+): Promise<string> {
   const { tree, store } = await memoryTree({ radix });
   let root = tree.emptyRoot;
   for (let i = 0; i < entries.length; i += chunk) {
@@ -78,6 +85,14 @@ describe.each(RADIXES)("state tree, radix %i", (radix) => {
         expect(again.size).toBe(model.size);
         for (const [address, value] of model) expect(hex(again.get(address))).toBe(hex(value));
         expect(await fresh.tree.hasRoot(root)).toBe(true);
+
+        // Updating through a cold tree (every path loaded from the store, level by level)
+        // gives the same root as updating through the warm one.
+        const next = blocks[0] ?? [];
+        const warm = await tree.update(root, next);
+        const cold = await fresh.tree.update(root, next);
+        expect(cold.root).toBe(warm.root);
+        expect(cold.nodeCount).toBe(warm.nodeCount);
       }),
       { numRuns: 60 },
     );
@@ -102,7 +117,8 @@ describe.each(RADIXES)("state tree, radix %i", (radix) => {
           if (added.length > 0) expect(grown.root).not.toBe(start.root);
           // Deleted one by one, in a different order, each in its own update.
           let root = grown.root;
-          for (const address of [...added].reverse()) root = (await tree.update(root, [[address, null]])).root;
+          for (const address of [...added].reverse())
+            root = (await tree.update(root, [[address, null]])).root;
           expect(root).toBe(start.root);
           // And all at once.
           const shrunk = await tree.update(
@@ -121,13 +137,24 @@ describe.each(RADIXES)("state tree, radix %i", (radix) => {
     const entries = pool.map((a, i) => [a, Uint8Array.of(i)] as const);
     const { root } = await tree.update(tree.emptyRoot, entries);
     const base = pool[0] ?? "";
-    for (const prefix of ["", base.slice(0, 1), base.slice(0, 3), base.slice(0, 4), base.slice(0, 69), base]) {
+    for (const prefix of [
+      "",
+      base.slice(0, 1),
+      base.slice(0, 3),
+      base.slice(0, 4),
+      base.slice(0, 69),
+      base,
+    ]) {
       const expected = pool.filter((a) => a.startsWith(prefix));
       for (const limit of [1, 2, 5, 100]) {
         const seen: string[] = [];
         let start: string | undefined;
         for (;;) {
-          const page = await tree.list(root, prefix, start === undefined ? { limit } : { limit, start });
+          const page = await tree.list(
+            root,
+            prefix,
+            start === undefined ? { limit } : { limit, start },
+          );
           expect(page.entries.length).toBeLessThanOrEqual(limit);
           seen.push(...page.entries.map(([a]) => a));
           if (page.next === undefined) break;
@@ -143,15 +170,23 @@ describe.each(RADIXES)("state tree, radix %i", (radix) => {
     expect(page.entries.map(([a]) => a)).toEqual(pool.slice(10, 13));
     expect(page.next).toBe(pool[13]);
     expect((await tree.list(root, "", { start: "f".repeat(70) })).entries).toEqual([]);
-    expect((await tree.list(root, "0123456")).entries).toEqual(pool.filter((a) => a.startsWith("0123456")).map((a) => [a, expect.anything()]));
+    expect((await tree.list(root, "0123456")).entries).toEqual(
+      pool.filter((a) => a.startsWith("0123456")).map((a) => [a, expect.anything()]),
+    );
   });
 
   it("keeps updates readable while staged, on top of each other, until released", async () => {
     const { tree, store } = await memoryTree({ radix, cacheBytes: 1 });
     const [a, b, c] = pool as [string, string, string];
-    const first = await tree.update(tree.emptyRoot, [[a, Uint8Array.of(1)], [b, Uint8Array.of(2)]]);
+    const first = await tree.update(tree.emptyRoot, [
+      [a, Uint8Array.of(1)],
+      [b, Uint8Array.of(2)],
+    ]);
     // A candidate block on top of an unpersisted one (speculative execution).
-    const second = await tree.update(first.root, [[c, Uint8Array.of(3)], [a, null]]);
+    const second = await tree.update(first.root, [
+      [c, Uint8Array.of(3)],
+      [a, null],
+    ]);
     expect(hex(await tree.get(first.root, a))).toBe("01");
     expect(await tree.get(second.root, a)).toBeUndefined();
     expect(hex(await tree.get(second.root, c))).toBe("03");
@@ -185,21 +220,37 @@ describe.each(RADIXES)("state tree, radix %i", (radix) => {
   it("treats no-op changes as no change", async () => {
     const { tree } = await memoryTree({ radix });
     const [a, b] = pool as [string, string];
-    const base = await tree.update(tree.emptyRoot, [[a, Uint8Array.of(1)], [b, Uint8Array.of(2)]]);
-    const same = await tree.update(base.root, [[a, Uint8Array.of(1)], [pool[5] ?? "", null]]);
+    const base = await tree.update(tree.emptyRoot, [
+      [a, Uint8Array.of(1)],
+      [b, Uint8Array.of(2)],
+    ]);
+    const same = await tree.update(base.root, [
+      [a, Uint8Array.of(1)],
+      [pool[5] ?? "", null],
+    ]);
     expect(same.root).toBe(base.root);
     expect(same.operations).toEqual([]);
     const empty = await tree.update(base.root, []);
     expect(empty).toMatchObject({ root: base.root, parent: base.root, nodeCount: 0 });
     // Later changes to one address win.
-    const last = await tree.update(base.root, [[a, null], [a, Uint8Array.of(7)]]);
+    const last = await tree.update(base.root, [
+      [a, null],
+      [a, Uint8Array.of(7)],
+    ]);
     expect(hex(await tree.get(last.root, a))).toBe("07");
   });
 });
 
 describe("state tree entry checks", () => {
   const good = pool[0] ?? "";
-  const bad = [good.toUpperCase(), good.slice(1), `${good}0`, `${good.slice(0, 69)}g`, "", 7 as unknown as string];
+  const bad = [
+    good.toUpperCase(),
+    good.slice(1),
+    `${good}0`,
+    `${good.slice(0, 69)}g`,
+    "",
+    7 as unknown as string,
+  ];
 
   it("rejects malformed addresses, prefixes, roots and limits", async () => {
     const { tree } = await memoryTree();
@@ -209,14 +260,17 @@ describe("state tree entry checks", () => {
       await expectCode(tree.getMany(root, [good, address]), "INVALID_ADDRESS");
       await expectCode(tree.update(root, [[address, Uint8Array.of(1)]]), "INVALID_ADDRESS");
       await expectCode(tree.prove(root, address), "INVALID_ADDRESS");
-      if (address !== "") await expectCode(tree.list(root, "", { start: address }), "INVALID_ADDRESS");
+      if (address !== "")
+        await expectCode(tree.list(root, "", { start: address }), "INVALID_ADDRESS");
     }
-    for (const prefix of ["A", `${good}0`, "xyz", "0g"]) await expectCode(tree.list(root, prefix), "INVALID_ADDRESS");
+    for (const prefix of ["A", `${good}0`, "xyz", "0g"])
+      await expectCode(tree.list(root, prefix), "INVALID_ADDRESS");
     for (const r of ["", root.toUpperCase(), root.slice(2), `${root}00`]) {
       await expectCode(tree.get(r, good), "INVALID_STATE_ROOT");
       await expectCode(tree.hasRoot(r), "INVALID_STATE_ROOT");
     }
-    for (const limit of [0, -1, 1.5, Number.NaN]) await expectCode(tree.list(root, "", { limit }), "INVALID_ARGUMENT");
+    for (const limit of [0, -1, 1.5, Number.NaN])
+      await expectCode(tree.list(root, "", { limit }), "INVALID_ARGUMENT");
     await expectCode(
       tree.update(root, [[good, "01" as unknown as Uint8Array]] as StateChange[]),
       "INVALID_ARGUMENT",
@@ -226,10 +280,12 @@ describe("state tree entry checks", () => {
 
   it("rejects a hash that does not match its name", async () => {
     const store = createMemoryStore();
-    expect(() => createStateTree({ store, hash: stateHash("sm3"), hashName: "sha256" })).toThrow(/hashName/);
-    expect(() => createStateTree({ store, hash: stateHash("sha256"), hashName: "sha256", radix: 8 as Radix })).toThrow(
-      /radix/,
+    expect(() => createStateTree({ store, hash: stateHash("sm3"), hashName: "sha256" })).toThrow(
+      /hashName/,
     );
+    expect(() =>
+      createStateTree({ store, hash: stateHash("sha256"), hashName: "sha256", radix: 8 as Radix }),
+    ).toThrow(/radix/);
   });
 
   it("reads the empty tree", async () => {

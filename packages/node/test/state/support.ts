@@ -5,7 +5,13 @@
  */
 import fc from "fast-check";
 import { createSeededRandom } from "../../src/common/random.js";
-import { createStateTree, type MerkleStateTree, type Radix, type StateHashName, stateHash } from "../../src/state/index.js";
+import {
+  createStateTree,
+  type MerkleStateTree,
+  type Radix,
+  type StateHashName,
+  stateHash,
+} from "../../src/state/index.js";
 import type { KvStore } from "../../src/storage/interface.js";
 import { createMemoryStore } from "../../src/storage/memory-store.js";
 
@@ -59,7 +65,10 @@ export const valueArb = fc.uint8Array({ minLength: 0, maxLength: 6 });
 /** Blocks of changes over `pool`: values, or null for a delete. */
 export function blocksArb(pool: readonly string[], maxBlocks = 8, maxChanges = 24) {
   const change = fc.tuple(fc.constantFrom(...pool), fc.option(valueArb, { nil: null, freq: 4 }));
-  return fc.array(fc.array(change, { minLength: 0, maxLength: maxChanges }), { minLength: 1, maxLength: maxBlocks });
+  return fc.array(fc.array(change, { minLength: 0, maxLength: maxChanges }), {
+    minLength: 1,
+    maxLength: maxBlocks,
+  });
 }
 
 /** Hex of bytes, for readable equality failures. */
