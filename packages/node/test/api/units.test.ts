@@ -338,7 +338,7 @@ function commitEvent(): CommitEvent {
     },
     batchIds: ["d".repeat(128)],
     receipts: [receipt],
-    invalid: [],
+    invalid: [{ batchId: "e".repeat(128), rejectedAtMs: 1_700_000_000_123, invalidTransactions: [] }],
   };
 }
 
@@ -366,6 +366,7 @@ describe("event hub", () => {
         id: ID_A,
         stateRoot: "c".repeat(64),
         batchIds: ["d".repeat(128)],
+        invalidBatchIds: ["e".repeat(128)],
         transactionCount: 1,
         timestampMs: 1_700_000_000_123,
       },
