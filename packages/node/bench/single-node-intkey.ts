@@ -39,8 +39,18 @@ interface Config {
 
 const scale = quick ? 0.1 : 1;
 const CONFIGS: Config[] = [
-  { label: "standard / Ed25519", suite: "standard", algorithm: "ed25519", transactions: Math.round(40_000 * scale) },
-  { label: "standard / secp256k1 (Sawtooth signers)", suite: "standard", algorithm: "secp256k1", transactions: Math.round(8_000 * scale) },
+  {
+    label: "standard / Ed25519",
+    suite: "standard",
+    algorithm: "ed25519",
+    transactions: Math.round(40_000 * scale),
+  },
+  {
+    label: "standard / secp256k1 (Sawtooth signers)",
+    suite: "standard",
+    algorithm: "secp256k1",
+    transactions: Math.round(8_000 * scale),
+  },
   { label: "gm / SM2", suite: "gm", algorithm: "sm2", transactions: Math.round(8_000 * scale) },
 ];
 const BATCH_SIZE = 1; // one transaction per batch, as Sawtooth's intkey workload sends
@@ -48,12 +58,32 @@ const LIST_SIZE = 20; // batches per POST /batches
 const CONCURRENCY = 8; // POSTs in flight
 
 async function startNode(dir: string, suite: SuiteId) {
-  const { layout } = await initNetwork({ dir, nodes: 1, suite, chainId: "bench", engine: "devmode" });
+  const { layout } = await initNetwork({
+    dir,
+    nodes: 1,
+    suite,
+    chainId: "bench",
+    engine: "devmode",
+  });
   const node = layout.nodes[0];
   if (!node) throw new Error("no node in layout");
   const child = spawn(
     process.execPath,
-    [BIN, "node", "start", "--data-dir", node.dataDir, "--genesis", layout.genesisPath, "--key", node.keyPath, "--api-port", "0", "--log-level", "warn"],
+    [
+      BIN,
+      "node",
+      "start",
+      "--data-dir",
+      node.dataDir,
+      "--genesis",
+      layout.genesisPath,
+      "--key",
+      node.keyPath,
+      "--api-port",
+      "0",
+      "--log-level",
+      "warn",
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const url = await new Promise<string>((resolve, reject) => {
@@ -98,7 +128,11 @@ for (const config of CONFIGS) {
   try {
     // Warm up (JIT, caches, LevelDB) on the first 5% of the workload, then measure the rest.
     const warmCount = Math.max(1, Math.floor(lists.length * 0.05));
-    await drive({ targets: [url], lists: lists.slice(0, warmCount), mode: { kind: "closed", concurrency: CONCURRENCY } });
+    await drive({
+      targets: [url],
+      lists: lists.slice(0, warmCount),
+      mode: { kind: "closed", concurrency: CONCURRENCY },
+    });
     const pid = child.pid ?? 0;
     const before = await sampleProcess(pid);
     const run = await drive({
@@ -108,7 +142,10 @@ for (const config of CONFIGS) {
       onProgress: (c, s) => progress("committed")(c, s),
     });
     const after = await sampleProcess(pid);
-    const cpuUsPerTx = before && after && run.committedTransactions > 0 ? (after.cpuMicros - before.cpuMicros) / run.committedTransactions : undefined;
+    const cpuUsPerTx =
+      before && after && run.committedTransactions > 0
+        ? (after.cpuMicros - before.cpuMicros) / run.committedTransactions
+        : undefined;
     const row = {
       config: config.label,
       suite: config.suite,
@@ -147,8 +184,10 @@ const conditions = {
   client: "this process, on the same 2 cores; signing done before the timed window",
   latency: "submit → block-commit event from the node (/v1/events)",
   throughput: "valid committed transactions only; refused submissions lower success_rate",
-  ceiling: "one core: decode + verify signatures + payload hash + LevelDB store in blocks of 1,000 (src/bench/ceiling.ts)",
+  ceiling:
+    "one core: decode + verify signatures + payload hash + LevelDB store in blocks of 1,000 (src/bench/ceiling.ts)",
 };
 const report = { conditions, results };
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-if (outDir) await writeFile(join(outDir, "single-node-intkey.json"), `${JSON.stringify(report, null, 2)}\n`);
+if (outDir)
+  await writeFile(join(outDir, "single-node-intkey.json"), `${JSON.stringify(report, null, 2)}\n`);

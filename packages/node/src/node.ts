@@ -7,9 +7,9 @@
  * are idempotent.
  */
 import { join } from "node:path";
-import { createAdmission, type Admission } from "./admission/admission.js";
+import { type Admission, createAdmission } from "./admission/admission.js";
 import { createMempool, type Mempool } from "./admission/mempool.js";
-import { createApiServer, type ApiServer } from "./api/index.js";
+import { type ApiServer, createApiServer } from "./api/index.js";
 import { type Chain, createChain } from "./chain/chain.js";
 import { type Clock, systemClock } from "./common/clock.js";
 import { GovchainError } from "./common/errors.js";
@@ -60,7 +60,12 @@ export interface NodeOptions {
   /** Mempool bounds; defaults 20,000 batches and 64 MiB. */
   readonly mempool?: { readonly maxBatches?: number; readonly maxBytes?: number };
   /** Block bounds; defaults 1,000 batches, 5,000 transactions, 8 MiB, 5 ms fill wait. */
-  readonly block?: { readonly maxBatches?: number; readonly maxTransactions?: number; readonly maxBytes?: number; readonly maxWaitMs?: number };
+  readonly block?: {
+    readonly maxBatches?: number;
+    readonly maxTransactions?: number;
+    readonly maxBytes?: number;
+    readonly maxWaitMs?: number;
+  };
   /** Overrides of the wire limits applied at admission. */
   readonly wireLimits?: Partial<WireLimits>;
 }
@@ -223,8 +228,12 @@ export function createNode(options: NodeOptions): GovchainNode {
           logger: logger.child("api"),
           clock,
           maxBatchListBytes: wireLimits.maxBatchListBytes,
-          ...(apiOptions.maxJsonBodyBytes !== undefined ? { maxJsonBodyBytes: apiOptions.maxJsonBodyBytes } : {}),
-          ...(apiOptions.maxWaitSeconds !== undefined ? { maxWaitSeconds: apiOptions.maxWaitSeconds } : {}),
+          ...(apiOptions.maxJsonBodyBytes !== undefined
+            ? { maxJsonBodyBytes: apiOptions.maxJsonBodyBytes }
+            : {}),
+          ...(apiOptions.maxWaitSeconds !== undefined
+            ? { maxWaitSeconds: apiOptions.maxWaitSeconds }
+            : {}),
           ...(apiOptions.events !== undefined ? { events: apiOptions.events } : {}),
         });
         apiUrl = await api.listen(apiOptions.host, apiOptions.port);

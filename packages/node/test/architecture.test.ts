@@ -25,13 +25,37 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   chain: ["common", "crypto", "execution", "admission", "ledger", "state", "storage", "wire"],
   consensus: ["common", "crypto", "chain", "admission", "ledger", "storage", "wire"],
   genesis: ["common", "crypto", "families", "state", "wire"],
-  api: ["common", "crypto", "wire", "state", "storage", "execution", "families", "ledger", "admission", "chain", "consensus", "genesis", "metrics", "node"],
+  api: [
+    "common",
+    "crypto",
+    "wire",
+    "state",
+    "storage",
+    "execution",
+    "families",
+    "ledger",
+    "admission",
+    "chain",
+    "consensus",
+    "genesis",
+    "metrics",
+    "node",
+  ],
   cli: ["*"],
   bench: ["*"],
 };
 
 /** Node built-ins that mean I/O; consensus must reach none of them directly. */
-const IO_MODULES = ["node:fs", "node:fs/promises", "node:net", "node:http", "node:https", "node:dgram", "node:child_process", "node:worker_threads"];
+const IO_MODULES = [
+  "node:fs",
+  "node:fs/promises",
+  "node:net",
+  "node:http",
+  "node:https",
+  "node:dgram",
+  "node:child_process",
+  "node:worker_threads",
+];
 
 /** Factories of concrete implementations that only the composition root may call. */
 const CONCRETE_FACTORIES = ["createLevelStore", "createDevmodeEngine", "createPinoLogger"];
@@ -50,7 +74,8 @@ function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
   const specifiers: string[] = [];
   const re = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) specifiers.push((m[1] ?? m[2]) as string);
+  for (let m = re.exec(text); m !== null; m = re.exec(text))
+    specifiers.push((m[1] ?? m[2]) as string);
   return specifiers;
 }
 
@@ -76,7 +101,8 @@ describe("architecture", () => {
       for (const spec of importsOf(file)) {
         if (!spec.startsWith(".")) continue;
         const target = moduleOf(resolve(dirname(file), spec));
-        if (target !== from && !allowed.includes(target)) violations.push(`${relative(SRC, file)} imports ${spec} (${from} → ${target})`);
+        if (target !== from && !allowed.includes(target))
+          violations.push(`${relative(SRC, file)} imports ${spec} (${from} → ${target})`);
       }
     }
     expect(violations).toEqual([]);
@@ -85,7 +111,11 @@ describe("architecture", () => {
   it("keeps consensus free of I/O", () => {
     const violations = files
       .filter((f) => moduleOf(f) === "consensus")
-      .flatMap((f) => importsOf(f).filter((s) => IO_MODULES.includes(s)).map((s) => `${relative(SRC, f)} imports ${s}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((s) => IO_MODULES.includes(s))
+          .map((s) => `${relative(SRC, f)} imports ${s}`),
+      );
     expect(violations).toEqual([]);
   });
 
@@ -97,7 +127,10 @@ describe("architecture", () => {
       const text = readFileSync(file, "utf8");
       for (const factory of CONCRETE_FACTORIES) {
         // The defining module may mention its own factory.
-        if (new RegExp(`\\b${factory}\\(`).test(text) && !new RegExp(`export function ${factory}\\b`).test(text)) {
+        if (
+          new RegExp(`\\b${factory}\\(`).test(text) &&
+          !new RegExp(`export function ${factory}\\b`).test(text)
+        ) {
           violations.push(`${relative(SRC, file)} calls ${factory}`);
         }
       }
@@ -109,7 +142,11 @@ describe("architecture", () => {
     const adapters = new Set(["common/clock.ts", "common/random.ts", "common/logger.ts"]);
     const pattern = /\b(Date\.now\(|setTimeout\(|setInterval\(|Math\.random\()/;
     const violations = files
-      .filter((f) => ["consensus", "execution", "chain", "state", "families", "ledger", "admission"].includes(moduleOf(f)))
+      .filter((f) =>
+        ["consensus", "execution", "chain", "state", "families", "ledger", "admission"].includes(
+          moduleOf(f),
+        ),
+      )
       .filter((f) => !adapters.has(relative(SRC, f)) && pattern.test(readFileSync(f, "utf8")))
       .map((f) => relative(SRC, f));
     expect(violations).toEqual([]);

@@ -59,18 +59,30 @@ export function createAdmission(options: AdmissionOptions): Admission {
     ]);
     for (const batch of batches) {
       if (mempool.has(batch.id)) {
-        throw new AdmissionError("ALREADY_PENDING", `batch ${batch.id} is already pending`, { batchId: batch.id });
+        throw new AdmissionError("ALREADY_PENDING", `batch ${batch.id} is already pending`, {
+          batchId: batch.id,
+        });
       }
       if (committedBatches.has(batch.id)) {
-        throw new AdmissionError("ALREADY_COMMITTED", `batch ${batch.id} is already committed`, { batchId: batch.id });
+        throw new AdmissionError("ALREADY_COMMITTED", `batch ${batch.id} is already committed`, {
+          batchId: batch.id,
+        });
       }
       for (const tx of batch.transactions) {
         const ids = { batchId: batch.id, transactionId: tx.id };
         if (mempool.hasTransaction(tx.id)) {
-          throw new AdmissionError("ALREADY_PENDING", `transaction ${tx.id} is already pending`, ids);
+          throw new AdmissionError(
+            "ALREADY_PENDING",
+            `transaction ${tx.id} is already pending`,
+            ids,
+          );
         }
         if (committedTransactions.has(tx.id)) {
-          throw new AdmissionError("ALREADY_COMMITTED", `transaction ${tx.id} is already committed`, ids);
+          throw new AdmissionError(
+            "ALREADY_COMMITTED",
+            `transaction ${tx.id} is already committed`,
+            ids,
+          );
         }
         const { familyName, familyVersion, signerPublicKey } = tx.header;
         const family = families.get(familyName, familyVersion);
@@ -85,20 +97,29 @@ export function createAdmission(options: AdmissionOptions): Admission {
           );
         }
         const cacheKey = `${familyName}\u0000${signerPublicKey}`;
-        if (!authorised.has(cacheKey)) authorised.set(cacheKey, await services.authorize(familyName, signerPublicKey, read));
+        if (!authorised.has(cacheKey))
+          authorised.set(cacheKey, await services.authorize(familyName, signerPublicKey, read));
         const refusal = authorised.get(cacheKey);
         if (refusal !== undefined) {
-          throw new AdmissionError("UNAUTHORIZED", `signer ${signerPublicKey} may not submit ${familyName} transactions: ${refusal}`, {
-            ...ids,
-            familyName,
-            signerPublicKey,
-          });
+          throw new AdmissionError(
+            "UNAUTHORIZED",
+            `signer ${signerPublicKey} may not submit ${familyName} transactions: ${refusal}`,
+            {
+              ...ids,
+              familyName,
+              signerPublicKey,
+            },
+          );
         }
         try {
           family.checkPayload?.({ id: tx.id, header: tx.header, payload: tx.raw.payload });
         } catch (err) {
           if (err instanceof InvalidTransaction) {
-            throw new AdmissionError("INVALID_PAYLOAD", `transaction ${tx.id} is invalid: ${err.message}`, { ...ids, familyName });
+            throw new AdmissionError(
+              "INVALID_PAYLOAD",
+              `transaction ${tx.id} is invalid: ${err.message}`,
+              { ...ids, familyName },
+            );
           }
           throw err;
         }
@@ -109,7 +130,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const queue = async (batches: readonly ParsedBatch[]): Promise<Admitted> => {
     await checkBatches(batches);
     mempool.add(batches); // throws QueueFullError, or ALREADY_PENDING if a racing submit won
-    if (batches.some((b) => b.raw.trace)) logger.info("batches admitted", { batchIds: batches.map((b) => b.id) });
+    if (batches.some((b) => b.raw.trace))
+      logger.info("batches admitted", { batchIds: batches.map((b) => b.id) });
     return { batchIds: batches.map((b) => b.id) };
   };
 
@@ -119,7 +141,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
       try {
         batches = parseBatchList(bytes, { suite, limits, verifySignatures: true });
       } catch (err) {
-        if (isGovchainError(err)) throw new AdmissionError(err.code, err.message, err.context, { cause: err });
+        if (isGovchainError(err))
+          throw new AdmissionError(err.code, err.message, err.context, { cause: err });
         throw err;
       }
       return queue(batches);

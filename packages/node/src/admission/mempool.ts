@@ -111,15 +111,21 @@ export function createMempool(options: MempoolOptions): Mempool {
       const seen = new Set<string>();
       for (const batch of batches) {
         if (entries.has(batch.id) || seen.has(batch.id)) {
-          throw new GovchainError("ALREADY_PENDING", `batch ${batch.id} is already pending`, { batchId: batch.id });
+          throw new GovchainError("ALREADY_PENDING", `batch ${batch.id} is already pending`, {
+            batchId: batch.id,
+          });
         }
         seen.add(batch.id);
         for (const tx of batch.transactions) {
           if (transactions.has(tx.id)) {
-            throw new GovchainError("ALREADY_PENDING", `transaction ${tx.id} is already pending in another batch`, {
-              batchId: batch.id,
-              transactionId: tx.id,
-            });
+            throw new GovchainError(
+              "ALREADY_PENDING",
+              `transaction ${tx.id} is already pending in another batch`,
+              {
+                batchId: batch.id,
+                transactionId: tx.id,
+              },
+            );
           }
         }
         addBytes += batch.size;
@@ -147,7 +153,11 @@ export function createMempool(options: MempoolOptions): Mempool {
         if (out.length >= limits.maxBatches) break;
         if (entry.inFlight) continue;
         const { batch } = entry;
-        if (out.length > 0 && (size + batch.size > limits.maxBytes || txs + batch.transactions.length > maxTransactions)) break;
+        if (
+          out.length > 0 &&
+          (size + batch.size > limits.maxBytes || txs + batch.transactions.length > maxTransactions)
+        )
+          break;
         entry.inFlight = true;
         inFlight++;
         size += batch.size;

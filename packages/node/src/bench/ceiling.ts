@@ -24,7 +24,11 @@ export interface Ceiling {
 }
 
 /** Measures the ceiling on `lists` (which should be a few thousand transactions). */
-export async function measureCeiling(lists: readonly PreparedList[], suite: CryptoSuite, blockSize = 1_000): Promise<Ceiling> {
+export async function measureCeiling(
+  lists: readonly PreparedList[],
+  suite: CryptoSuite,
+  blockSize = 1_000,
+): Promise<Ceiling> {
   const dir = await mkdtemp(join(tmpdir(), "govchain-ceiling-"));
   const store = createLevelStore({ path: dir });
   await store.open();
@@ -36,7 +40,10 @@ export async function measureCeiling(lists: readonly PreparedList[], suite: Cryp
       const batches = parseBatchList(list.bytes, { suite, verifySignatures: true });
       for (const batch of batches) {
         for (const tx of batch.transactions) {
-          pending.push({ key: prefixedKey(KeyPrefix.TRANSACTION_LOCATION, tx.id), value: tx.raw.payload });
+          pending.push({
+            key: prefixedKey(KeyPrefix.TRANSACTION_LOCATION, tx.id),
+            value: tx.raw.payload,
+          });
           transactions++;
         }
       }
@@ -55,7 +62,11 @@ export async function measureCeiling(lists: readonly PreparedList[], suite: Cryp
       );
     }
     const seconds = (performance.now() - started) / 1000;
-    return { tps: transactions / seconds, microsPerTx: (seconds * 1e6) / transactions, transactions };
+    return {
+      tps: transactions / seconds,
+      microsPerTx: (seconds * 1e6) / transactions,
+      transactions,
+    };
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

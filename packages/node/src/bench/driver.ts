@@ -23,7 +23,9 @@ export interface DriveOptions {
   readonly commitQuorum?: number;
   readonly lists: readonly PreparedList[];
   /** `closed`: keep `concurrency` requests in flight. `open`: `ratePerSecond` transactions/s. */
-  readonly mode: { readonly kind: "closed"; readonly concurrency: number } | { readonly kind: "open"; readonly ratePerSecond: number };
+  readonly mode:
+    | { readonly kind: "closed"; readonly concurrency: number }
+    | { readonly kind: "open"; readonly ratePerSecond: number };
   /** Give up waiting for commits this long after the last submission; default 60 s. */
   readonly drainTimeoutMs?: number;
   /** Called about once a second with (committed transactions, submitted transactions). */
@@ -43,7 +45,13 @@ export interface DriveResult {
   /** Committed transactions per second over `durationSeconds`. */
   readonly tps: number;
   /** Latency percentiles of committed batches, milliseconds. */
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number; readonly mean: number };
+  readonly latencyMs: {
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly max: number;
+    readonly mean: number;
+  };
   /** HTTP status counts of submissions. */
   readonly responses: Readonly<Record<string, number>>;
 }
@@ -115,7 +123,13 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
 
   const submit = async (list: PreparedList, target: string): Promise<void> => {
     const at = performance.now();
-    for (const id of list.batchIds) tracks.set(id, { submittedAt: at, transactions: transactionsOf.get(id) ?? 1, commits: 0, done: false });
+    for (const id of list.batchIds)
+      tracks.set(id, {
+        submittedAt: at,
+        transactions: transactionsOf.get(id) ?? 1,
+        commits: 0,
+        done: false,
+      });
     outstanding += list.batchIds.length;
     submitted += list.transactions;
     const status = await post(agent, target, list.bytes);
@@ -143,7 +157,8 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
         if (!list) return;
         await submit(list, options.targets[(index + w) % options.targets.length] as string);
         // Keep the backlog bounded by commits, not only by HTTP round trips.
-        while (outstanding > concurrency * list.batchIds.length * 4) await new Promise((r) => setTimeout(r, 1));
+        while (outstanding > concurrency * list.batchIds.length * 4)
+          await new Promise((r) => setTimeout(r, 1));
       }
     };
     await Promise.all(Array.from({ length: options.mode.concurrency }, (_, w) => worker(w)));
@@ -154,13 +169,20 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
       const due = startedAt + index * perList * 1000;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      inFlight.push(submit(options.lists[index] as PreparedList, options.targets[index % options.targets.length] as string));
+      inFlight.push(
+        submit(
+          options.lists[index] as PreparedList,
+          options.targets[index % options.targets.length] as string,
+        ),
+      );
     }
     await Promise.all(inFlight);
   }
   allSubmitted = true;
   maybeFinish();
-  const drainTimeout = new Promise<void>((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 60_000).unref());
+  const drainTimeout = new Promise<void>((resolve) =>
+    setTimeout(resolve, options.drainTimeoutMs ?? 60_000).unref(),
+  );
   await Promise.race([finished, drainTimeout]);
   clearInterval(progress);
   options.onProgress?.(committed, submitted);
@@ -169,7 +191,8 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
 
   const durationSeconds = Math.max((lastCommitAt - startedAt) / 1000, 1e-6);
   latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+  const pct = (p: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
   const accepted = submitted - refused;
   return {
     submittedTransactions: submitted,
@@ -194,7 +217,11 @@ function post(agent: Agent, base: string, body: Uint8Array): Promise<number> {
   return new Promise((resolve) => {
     const req = request(
       new URL("/batches", base),
-      { method: "POST", agent, headers: { "content-type": "application/octet-stream", "content-length": body.length } },
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/octet-stream", "content-length": body.length },
+      },
       (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
@@ -206,7 +233,11 @@ function post(agent: Agent, base: string, body: Uint8Array): Promise<number> {
 }
 
 /** Opens the node's event stream and reports committed and invalid batch ids. */
-function subscribe(base: string, onCommit: (ids: readonly string[]) => void, onInvalid: (id: string) => void): Promise<WebSocket> {
+function subscribe(
+  base: string,
+  onCommit: (ids: readonly string[]) => void,
+  onInvalid: (id: string) => void,
+): Promise<WebSocket> {
   const url = new URL("/v1/events?types=sawtooth/block-commit", base);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   return new Promise((resolve, reject) => {
@@ -214,7 +245,11 @@ function subscribe(base: string, onCommit: (ids: readonly string[]) => void, onI
     socket.on("open", () => resolve(socket));
     socket.on("error", reject);
     socket.on("message", (data) => {
-      const message = JSON.parse(String(data)) as { type?: string; batchIds?: string[]; invalidBatchIds?: string[] };
+      const message = JSON.parse(String(data)) as {
+        type?: string;
+        batchIds?: string[];
+        invalidBatchIds?: string[];
+      };
       if (message.type !== "block-commit") return;
       if (message.batchIds) onCommit(message.batchIds);
       for (const id of message.invalidBatchIds ?? []) onInvalid(id);

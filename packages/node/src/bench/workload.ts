@@ -4,7 +4,12 @@
  * the machine's cores with the nodes).
  */
 import type { CryptoSuite, SignatureAlgorithm, Signer } from "../crypto/interface.js";
-import { encodeIntkeyPayload, INTKEY_FAMILY, INTKEY_VERSION, intkeyAddress } from "../families/intkey/intkey.js";
+import {
+  encodeIntkeyPayload,
+  INTKEY_FAMILY,
+  INTKEY_VERSION,
+  intkeyAddress,
+} from "../families/intkey/intkey.js";
 import { createBatch, createTransaction, encodeBatchList } from "../wire/index.js";
 import type { Batch } from "../wire/types.js";
 
@@ -45,7 +50,11 @@ export function createIntkeyWorkload(options: IntkeyWorkloadOptions): PreparedLi
   const signers: Signer[] = Array.from({ length: options.signers ?? 8 }, () =>
     suite.createSigner(suite.generateKey(options.algorithm)),
   );
-  const prefix = options.namePrefix ?? Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0");
+  const prefix =
+    options.namePrefix ??
+    Math.floor(Math.random() * 36 ** 4)
+      .toString(36)
+      .padStart(4, "0");
   const lists: PreparedList[] = [];
   const totalLists = Math.ceil(options.transactions / (batchSize * listSize));
   let made = 0;
@@ -76,7 +85,11 @@ export function createIntkeyWorkload(options: IntkeyWorkloadOptions): PreparedLi
       transactions += txs.length;
       batches.push(createBatch(signer, txs));
     }
-    lists.push({ bytes: encodeBatchList(batches), batchIds: batches.map((b) => b.headerSignature), transactions });
+    lists.push({
+      bytes: encodeBatchList(batches),
+      batchIds: batches.map((b) => b.headerSignature),
+      transactions,
+    });
     options.onProgress?.(l + 1, totalLists);
   }
   return lists;

@@ -4,18 +4,26 @@
  * decided block through the block store, and tells listeners (API, batch-status waiters)
  * about commits and rejections. It decides nothing about ordering — that is consensus.
  */
+
+import type { Mempool, SelectionLimits } from "../admission/mempool.js";
 import type { Clock } from "../common/clock.js";
 import { GovchainError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import type { CryptoSuite, Signer } from "../crypto/interface.js";
 import type { PrivilegedReader } from "../execution/chain-services.js";
 import type { BatchOutcome, ExecutedBlock, Executor } from "../execution/executor.js";
-import type { Mempool, SelectionLimits } from "../admission/mempool.js";
 import type { BlockStore, ChainHead, InvalidBatchRecord } from "../ledger/block-store.js";
-import type { KvOperation } from "../storage/interface.js";
 import type { StateTree } from "../state/interface.js";
+import type { KvOperation } from "../storage/interface.js";
 import { encodeBlock, encodeBlockHeader, encodeConsensusFields } from "../wire/index.js";
-import type { Block, BlockHeader, ConsensusFields, ParsedBatch, ParsedBlock, TransactionReceipt } from "../wire/types.js";
+import type {
+  Block,
+  BlockHeader,
+  ConsensusFields,
+  ParsedBatch,
+  ParsedBlock,
+  TransactionReceipt,
+} from "../wire/types.js";
 
 /** A block that has been executed but not committed. */
 export interface Candidate {
@@ -54,7 +62,11 @@ export type BatchStatusName = "COMMITTED" | "INVALID" | "PENDING" | "UNKNOWN";
 export interface BatchStatus {
   readonly id: string;
   readonly status: BatchStatusName;
-  readonly invalidTransactions: readonly { id: string; message: string; extendedData?: Uint8Array }[];
+  readonly invalidTransactions: readonly {
+    id: string;
+    message: string;
+    extendedData?: Uint8Array;
+  }[];
 }
 
 /** Options of `proposeBlock`. */
@@ -93,13 +105,20 @@ export interface Chain {
   /** Re-executes a block proposed by another node; throws `BLOCK_INVALID` if it does not check out. */
   validate(block: ParsedBlock, parent?: ParentRef): Promise<Candidate>;
   /** Persists a candidate that consensus decided, and publishes the commit. */
-  commit(candidate: Candidate, extra?: { certificate?: Uint8Array; consensusOperations?: readonly KvOperation[] }): Promise<ChainHead>;
+  commit(
+    candidate: Candidate,
+    extra?: { certificate?: Uint8Array; consensusOperations?: readonly KvOperation[] },
+  ): Promise<ChainHead>;
   /** Gives up a candidate: its batches return to the mempool, its state nodes are dropped. */
   abandon(candidate: Candidate): void;
   /** Statuses of batches. */
   batchStatuses(ids: readonly string[]): Promise<BatchStatus[]>;
   /** Resolves when no batch in `ids` is PENDING, or after `timeoutMs`, with their statuses. */
-  waitForBatches(ids: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<BatchStatus[]>;
+  waitForBatches(
+    ids: readonly string[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<BatchStatus[]>;
   /** Subscribes to commits; returns an unsubscribe function. */
   onCommit(listener: (event: CommitEvent) => void): () => void;
 }
@@ -146,7 +165,11 @@ export function createChain(options: ChainOptions): Chain {
         rejectedAtMs: at,
         invalidTransactions: o.transactions
           .filter((t) => !t.valid)
-          .map((t) => ({ id: t.id, message: t.message ?? "invalid", ...(t.extendedData ? { extendedData: t.extendedData } : {}) })),
+          .map((t) => ({
+            id: t.id,
+            message: t.message ?? "invalid",
+            ...(t.extendedData ? { extendedData: t.extendedData } : {}),
+          })),
       }));
 
   const assemble = (
@@ -165,11 +188,16 @@ export function createChain(options: ChainOptions): Chain {
     };
     const headerBytes = encodeBlockHeader(header);
     const id = Buffer.from(signer.sign(headerBytes)).toString("hex");
-    const block: Block = { header: headerBytes, headerSignature: id, batches: batches.map((b) => b.raw) };
+    const block: Block = {
+      header: headerBytes,
+      headerSignature: id,
+      batches: batches.map((b) => b.raw),
+    };
     return { id, header, consensus, block, bytes: encodeBlock(block), executed };
   };
 
-  const committedAmong = (ids: readonly string[]): Promise<Set<string>> => blocks.committedTransactions(ids);
+  const committedAmong = (ids: readonly string[]): Promise<Set<string>> =>
+    blocks.committedTransactions(ids);
 
   const chain: Chain = {
     head,
@@ -199,7 +227,9 @@ export function createChain(options: ChainOptions): Chain {
         mempool.release(taken.map((b) => b.id));
         throw err;
       }
-      const deferred = executed.outcomes.filter((o) => o.status === "deferred").map((o) => o.batch.id);
+      const deferred = executed.outcomes
+        .filter((o) => o.status === "deferred")
+        .map((o) => o.batch.id);
       const invalid = toInvalidRecords(executed.outcomes, timestampMs);
       if (deferred.length > 0) mempool.release(deferred);
       if (invalid.length > 0) {
@@ -222,11 +252,21 @@ export function createChain(options: ChainOptions): Chain {
     async validate(block, parentRef) {
       const parent = parentRef ?? headRef();
       const fail = (reason: string): never => {
-        throw new GovchainError("BLOCK_INVALID", `block ${block.id} is invalid: ${reason}`, { blockId: block.id });
+        throw new GovchainError("BLOCK_INVALID", `block ${block.id} is invalid: ${reason}`, {
+          blockId: block.id,
+        });
       };
-      if (block.header.blockNum !== parent.height + 1n) fail(`height ${block.header.blockNum} does not follow ${parent.height}`);
-      if (block.header.previousBlockId !== parent.id) fail(`previous block ${block.header.previousBlockId} is not ${parent.id}`);
-      if (!suite.verify(Buffer.from(block.header.signerPublicKey, "hex"), block.raw.header, Buffer.from(block.id, "hex"))) {
+      if (block.header.blockNum !== parent.height + 1n)
+        fail(`height ${block.header.blockNum} does not follow ${parent.height}`);
+      if (block.header.previousBlockId !== parent.id)
+        fail(`previous block ${block.header.previousBlockId} is not ${parent.id}`);
+      if (
+        !suite.verify(
+          Buffer.from(block.header.signerPublicKey, "hex"),
+          block.raw.header,
+          Buffer.from(block.id, "hex"),
+        )
+      ) {
         fail("the header signature does not verify");
       }
       const timestampMs = Number(block.consensus.timestampMs);
@@ -246,7 +286,9 @@ export function createChain(options: ChainOptions): Chain {
       }
       if (executed.stateRoot !== block.header.stateRootHash) {
         state.release(executed.update);
-        fail(`state root ${executed.stateRoot} differs from the header's ${block.header.stateRootHash}`);
+        fail(
+          `state root ${executed.stateRoot} differs from the header's ${block.header.stateRootHash}`,
+        );
       }
       const bytes = encodeBlock(block.raw);
       return {
@@ -310,10 +352,12 @@ export function createChain(options: ChainOptions): Chain {
     async batchStatuses(ids) {
       return Promise.all(
         ids.map(async (id): Promise<BatchStatus> => {
-          if ((await blocks.batchBlockId(id)) !== undefined) return { id, status: "COMMITTED", invalidTransactions: [] };
+          if ((await blocks.batchBlockId(id)) !== undefined)
+            return { id, status: "COMMITTED", invalidTransactions: [] };
           if (mempool.has(id)) return { id, status: "PENDING", invalidTransactions: [] };
           const invalid = recentInvalid.get(id) ?? (await blocks.getInvalidBatch(id));
-          if (invalid) return { id, status: "INVALID", invalidTransactions: invalid.invalidTransactions };
+          if (invalid)
+            return { id, status: "INVALID", invalidTransactions: invalid.invalidTransactions };
           return { id, status: "UNKNOWN", invalidTransactions: [] };
         }),
       );
@@ -324,7 +368,8 @@ export function createChain(options: ChainOptions): Chain {
       for (;;) {
         const statuses = await chain.batchStatuses(ids);
         const remaining = deadline - clock.monotonic();
-        if (!statuses.some((s) => s.status === "PENDING") || remaining <= 0 || signal?.aborted) return statuses;
+        if (!statuses.some((s) => s.status === "PENDING") || remaining <= 0 || signal?.aborted)
+          return statuses;
         await new Promise<void>((resolve) => {
           const done = (): void => {
             timer.cancel();

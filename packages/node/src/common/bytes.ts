@@ -13,7 +13,8 @@ export function toHex(bytes: Uint8Array): string {
 
 /** Bytes of a hex string; throws `INVALID_HEX` on odd length or non-hex characters. */
 export function fromHex(hex: string): Uint8Array {
-  if (!HEX_RE.test(hex)) throw new GovchainError("INVALID_HEX", "not an even-length hex string", { length: hex.length });
+  if (!HEX_RE.test(hex))
+    throw new GovchainError("INVALID_HEX", "not an even-length hex string", { length: hex.length });
   return new Uint8Array(Buffer.from(hex, "hex"));
 }
 
@@ -68,7 +69,9 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 /** A `Buffer` view of the same memory (no copy), for I/O APIs that want Buffers. */
 export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Base64 of bytes (Sawtooth's REST API carries state values and payloads as base64). */

@@ -20,7 +20,12 @@ function toPlain(value: unknown): unknown {
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of value) {
-      Object.defineProperty(out, String(k), { value: toPlain(v), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, String(k), {
+        value: toPlain(v),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -33,7 +33,11 @@ export class InvariantError extends GovchainError {
 }
 
 /** Asserts an internal invariant; failing means a bug, not bad input. */
-export function invariant(condition: unknown, message: string, context?: ErrorContext): asserts condition {
+export function invariant(
+  condition: unknown,
+  message: string,
+  context?: ErrorContext,
+): asserts condition {
   if (!condition) throw new InvariantError(message, context);
 }
 

@@ -3,10 +3,10 @@
  * lifecycle. Every other module may import from here; this module imports none of them.
  */
 export * from "./bytes.js";
-export * from "./clock.js";
-export * from "./errors.js";
 export * from "./canonical-json.js";
 export * from "./cbor.js";
+export * from "./clock.js";
+export * from "./errors.js";
 export * from "./lifecycle.js";
 export * from "./logger.js";
 export * from "./random.js";

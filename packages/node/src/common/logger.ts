@@ -37,7 +37,10 @@ export interface LogRecord {
 }
 
 /** A logger that keeps records in memory, for tests that check what was logged. */
-export function createMemoryLogger(records: LogRecord[] = [], module = "root"): Logger & { records: LogRecord[] } {
+export function createMemoryLogger(
+  records: LogRecord[] = [],
+  module = "root",
+): Logger & { records: LogRecord[] } {
   const at =
     (level: LogLevel) =>
     (msg: string, fields: LogFields = {}): void => {

@@ -62,7 +62,11 @@ export function createDevmodeEngine(options: DevmodeOptions): ConsensusEngine {
     building = (async () => {
       try {
         for (;;) {
-          const candidate = await chain.propose({ timestampMs: clock.now(), engine: "devmode", limits });
+          const candidate = await chain.propose({
+            timestampMs: clock.now(),
+            engine: "devmode",
+            limits,
+          });
           if (!candidate) break;
           await chain.commit(candidate);
           // Keep going while a full block's worth is waiting: no wait between full blocks.

@@ -20,5 +20,9 @@ export interface ChainServices {
    * Undefined when `signerPublicKey` may submit transactions of `familyName`; otherwise a
    * human-readable reason. Checked at admission (against the head) and again at execution.
    */
-  authorize(familyName: string, signerPublicKey: string, read: PrivilegedReader): Promise<string | undefined>;
+  authorize(
+    familyName: string,
+    signerPublicKey: string,
+    read: PrivilegedReader,
+  ): Promise<string | undefined>;
 }

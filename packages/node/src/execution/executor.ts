@@ -10,7 +10,13 @@
 import { errorMessage, GovchainError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import type { StateRoot, StateTree, StateUpdate } from "../state/interface.js";
-import type { ChainEvent, ParsedBatch, ParsedTransaction, ReceiptStateChange, TransactionReceipt } from "../wire/types.js";
+import type {
+  ChainEvent,
+  ParsedBatch,
+  ParsedTransaction,
+  ReceiptStateChange,
+  TransactionReceipt,
+} from "../wire/types.js";
 import { isAddress, isUnderAnyPrefix } from "./address.js";
 import type { ChainServices, PrivilegedReader } from "./chain-services.js";
 import {
@@ -157,9 +163,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
         receipts,
       };
 
-      async function executeBatch(
-        batch: ParsedBatch,
-      ): Promise<{ outcome: BatchOutcome; writes: Map<string, Staged>; receipts: TransactionReceipt[] }> {
+      async function executeBatch(batch: ParsedBatch): Promise<{
+        outcome: BatchOutcome;
+        writes: Map<string, Staged>;
+        receipts: TransactionReceipt[];
+      }> {
         const writes = new Map<string, Staged>();
         const batchReceipts: TransactionReceipt[] = [];
         const txOutcomes: TransactionOutcome[] = [];
@@ -169,17 +177,34 @@ export function createExecutor(options: ExecutorOptions): Executor {
           await readBase(addresses.filter((a) => !writes.has(a)));
           const out = new Map<string, Uint8Array>();
           for (const address of addresses) {
-            const value = writes.has(address) ? writes.get(address) : block.has(address) ? block.get(address) : base.get(address);
+            const value = writes.has(address)
+              ? writes.get(address)
+              : block.has(address)
+                ? block.get(address)
+                : base.get(address);
             if (value) out.set(address, value);
           }
           return out;
         };
 
-        const reject = (failedIndex: number, failure: TransactionOutcome, status: BatchStatus): BatchOutcome => {
+        const reject = (
+          failedIndex: number,
+          failure: TransactionOutcome,
+          status: BatchStatus,
+        ): BatchOutcome => {
           const transactions = batch.transactions.map((tx, i): TransactionOutcome => {
-            if (i < failedIndex) return { id: tx.id, valid: false, message: "batch rejected: a later transaction failed" };
+            if (i < failedIndex)
+              return {
+                id: tx.id,
+                valid: false,
+                message: "batch rejected: a later transaction failed",
+              };
             if (i === failedIndex) return failure;
-            return { id: tx.id, valid: false, message: "not executed: an earlier transaction in the batch failed" };
+            return {
+              id: tx.id,
+              valid: false,
+              message: "not executed: an earlier transaction in the batch failed",
+            };
           });
           return { batch, status, transactions };
         };
@@ -193,7 +218,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
           const unmet = unmetDependency(tx, seenInBatch);
           if (unmet !== undefined) {
             const status: BatchStatus = input.mode === "propose" ? "deferred" : "invalid";
-            const failure = { id: tx.id, valid: false, message: `dependency ${unmet} is not committed` };
+            const failure = {
+              id: tx.id,
+              valid: false,
+              message: `dependency ${unmet} is not committed`,
+            };
             return { outcome: reject(index, failure, status), writes, receipts: [] };
           }
           try {
@@ -209,7 +238,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
                 message: err.message,
                 ...(err.extendedData ? { extendedData: err.extendedData } : {}),
               };
-              if (batch.raw.trace) logger.info("transaction invalid", { transactionId: tx.id, reason: err.message });
+              if (batch.raw.trace)
+                logger.info("transaction invalid", { transactionId: tx.id, reason: err.message });
               return { outcome: reject(index, failure, "invalid"), writes, receipts: [] };
             }
             if (input.mode === "validate") {
@@ -224,16 +254,28 @@ export function createExecutor(options: ExecutorOptions): Executor {
               transactionId: tx.id,
               error: errorMessage(err),
             });
-            const failure = { id: tx.id, valid: false, message: `internal error: ${errorMessage(err)}` };
+            const failure = {
+              id: tx.id,
+              valid: false,
+              message: `internal error: ${errorMessage(err)}`,
+            };
             return { outcome: reject(index, failure, "invalid"), writes, receipts: [] };
           }
         }
-        return { outcome: { batch, status: "valid", transactions: txOutcomes }, writes, receipts: batchReceipts };
+        return {
+          outcome: { batch, status: "valid", transactions: txOutcomes },
+          writes,
+          receipts: batchReceipts,
+        };
       }
 
-      function unmetDependency(tx: ParsedTransaction, seenInBatch: Set<string>): string | undefined {
+      function unmetDependency(
+        tx: ParsedTransaction,
+        seenInBatch: Set<string>,
+      ): string | undefined {
         for (const dep of tx.header.dependencies) {
-          if (seenInBatch.has(dep) || committedInBlock.has(dep) || committedBefore.has(dep)) continue;
+          if (seenInBatch.has(dep) || committedInBlock.has(dep) || committedBefore.has(dep))
+            continue;
           return dep;
         }
         return undefined;
@@ -247,7 +289,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const header = tx.header;
         const family = families.get(header.familyName, header.familyVersion);
         if (!family) {
-          throw new InvalidTransaction(`unknown transaction family ${header.familyName} ${header.familyVersion}`);
+          throw new InvalidTransaction(
+            `unknown transaction family ${header.familyName} ${header.familyVersion}`,
+          );
         }
         const privileged: PrivilegedReader = async (addresses) => {
           const merged = await batchRead(addresses);
@@ -258,8 +302,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
           return merged;
         };
         const txWrites = new Map<string, Staged>();
-        const refusal = await services.authorize(header.familyName, header.signerPublicKey, privileged);
-        if (refusal !== undefined) throw new InvalidTransaction(`signer not permitted: ${refusal}`, { code: "UNAUTHORIZED" });
+        const refusal = await services.authorize(
+          header.familyName,
+          header.signerPublicKey,
+          privileged,
+        );
+        if (refusal !== undefined)
+          throw new InvalidTransaction(`signer not permitted: ${refusal}`, {
+            code: "UNAUTHORIZED",
+          });
 
         const events: ChainEvent[] = [];
         const data: Uint8Array[] = [];
@@ -308,13 +359,21 @@ function createContext(parts: ContextParts): TransactionContext {
   const { tx, services, privileged, txWrites, events, data } = parts;
   const { inputs, outputs } = tx.header;
 
-  const checkAddresses = (addresses: readonly string[], allowed: readonly string[], what: string): void => {
+  const checkAddresses = (
+    addresses: readonly string[],
+    allowed: readonly string[],
+    what: string,
+  ): void => {
     for (const address of addresses) {
-      if (!isAddress(address)) throw new InvalidTransaction(`${what} of a malformed address ${JSON.stringify(address)}`);
+      if (!isAddress(address))
+        throw new InvalidTransaction(`${what} of a malformed address ${JSON.stringify(address)}`);
       if (!isUnderAnyPrefix(address, allowed)) {
-        throw new InvalidTransaction(`${what} of address ${address} which is not in the transaction's declared ${what === "read" ? "inputs" : "outputs"}`, {
-          code: "UNDECLARED_ADDRESS",
-        });
+        throw new InvalidTransaction(
+          `${what} of address ${address} which is not in the transaction's declared ${what === "read" ? "inputs" : "outputs"}`,
+          {
+            code: "UNDECLARED_ADDRESS",
+          },
+        );
       }
     }
   };
@@ -336,7 +395,8 @@ function createContext(parts: ContextParts): TransactionContext {
         "write",
       );
       for (const [address, value] of list) {
-        if (!(value instanceof Uint8Array)) throw new InvalidTransaction(`value for ${address} is not bytes`);
+        if (!(value instanceof Uint8Array))
+          throw new InvalidTransaction(`value for ${address} is not bytes`);
         txWrites.set(address, Uint8Array.from(value));
       }
     },
@@ -345,10 +405,15 @@ function createContext(parts: ContextParts): TransactionContext {
       const present = await privileged(addresses);
       for (const address of addresses) if (present.has(address)) txWrites.set(address, null);
     },
-    signerIdentity: (): Promise<SignerIdentity | undefined> => services.identityOf(tx.header.signerPublicKey, privileged),
+    signerIdentity: (): Promise<SignerIdentity | undefined> =>
+      services.identityOf(tx.header.signerPublicKey, privileged),
     identityOf: (publicKey) => services.identityOf(publicKey, privileged),
     getSetting: (key) => services.getSetting(key, privileged),
-    addEvent(eventType: string, attributes: EventAttributes = [], eventData: Uint8Array = new Uint8Array(0)) {
+    addEvent(
+      eventType: string,
+      attributes: EventAttributes = [],
+      eventData: Uint8Array = new Uint8Array(0),
+    ) {
       events.push({
         eventType,
         attributes: attributes.map(([key, value]) => ({ key, value })),

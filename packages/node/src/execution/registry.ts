@@ -19,7 +19,9 @@ export function createFamilyRegistry(families: readonly TransactionFamily[]): Fa
   const byName = new Map<string, TransactionFamily>();
   for (const family of families) {
     if (byName.has(family.name)) {
-      throw new GovchainError("DUPLICATE_FAMILY", `two families are named ${family.name}`, { family: family.name });
+      throw new GovchainError("DUPLICATE_FAMILY", `two families are named ${family.name}`, {
+        family: family.name,
+      });
     }
     byName.set(family.name, family);
   }

@@ -5,7 +5,11 @@
 import type { ChainServices } from "../execution/chain-services.js";
 import type { SignerIdentity } from "../execution/family.js";
 import { agentAddress, decodeAgentRecord, toSignerIdentity } from "./identity/identity.js";
-import { DEFAULT_FAMILY_POLICY, familyPolicyKey, parseFamilyPolicy } from "./settings/govchain-settings.js";
+import {
+  DEFAULT_FAMILY_POLICY,
+  familyPolicyKey,
+  parseFamilyPolicy,
+} from "./settings/govchain-settings.js";
 import { SETTINGS_FAMILY, settingAddress, settingValue } from "./settings/settings.js";
 
 /** Creates the chain services used by the executor and admission. */
@@ -27,7 +31,10 @@ export function createChainServices(): ChainServices {
       // lock the administrators out of ever changing a policy again.
       if (familyName === SETTINGS_FAMILY) return undefined;
       const value = await services.getSetting(familyPolicyKey(familyName), read);
-      const policy = value === undefined ? DEFAULT_FAMILY_POLICY : (parseFamilyPolicy(value) ?? DEFAULT_FAMILY_POLICY);
+      const policy =
+        value === undefined
+          ? DEFAULT_FAMILY_POLICY
+          : (parseFamilyPolicy(value) ?? DEFAULT_FAMILY_POLICY);
       if (policy.kind === "any") return undefined;
       const identity = await services.identityOf(signerPublicKey, read);
       if (!identity) return "the key is not a registered agent";

@@ -22,7 +22,9 @@ export function decodePayload<T>(bytes: Uint8Array, schema: z.ZodType<T>, family
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
-    throw new InvalidTransaction(`${family}: invalid payload${where}: ${issue?.message ?? "schema mismatch"}`);
+    throw new InvalidTransaction(
+      `${family}: invalid payload${where}: ${issue?.message ?? "schema mismatch"}`,
+    );
   }
   return parsed.data;
 }

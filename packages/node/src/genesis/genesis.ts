@@ -10,14 +10,19 @@
  * that a chain descends from it.
  */
 import { z } from "zod";
-import { canonicalJson } from "../common/canonical-json.js";
 import { toHex, utf8 } from "../common/bytes.js";
+import { canonicalJson } from "../common/canonical-json.js";
 import { GovchainError } from "../common/errors.js";
 import type { CryptoSuite, Signer } from "../crypto/interface.js";
 import { identityGenesisEntries, ROLES } from "../families/identity/identity.js";
 import { settingsGenesisEntries } from "../families/settings/settings.js";
 import type { StateTree, StateUpdate } from "../state/interface.js";
-import { encodeBlock, encodeBlockHeader, encodeConsensusFields, NULL_BLOCK_ID } from "../wire/index.js";
+import {
+  encodeBlock,
+  encodeBlockHeader,
+  encodeConsensusFields,
+  NULL_BLOCK_ID,
+} from "../wire/index.js";
 import type { Block, BlockHeader, ConsensusFields } from "../wire/types.js";
 
 const hexKey = z.string().regex(/^[0-9a-f]{64,66}$/, "a lower-case hex public key");
@@ -65,7 +70,10 @@ export const genesisBody = z.strictObject({
 
 /** The genesis document: body plus the signed block-0 header's signer and signature. */
 export const genesisConfig = genesisBody.extend({
-  block: z.strictObject({ signerPublicKey: hexKey, signature: z.string().regex(/^[0-9a-f]{128}$/) }),
+  block: z.strictObject({
+    signerPublicKey: hexKey,
+    signature: z.string().regex(/^[0-9a-f]{128}$/),
+  }),
 });
 
 export type GenesisBody = z.infer<typeof genesisBody>;
@@ -86,7 +94,10 @@ export function parseGenesis(json: unknown): GenesisConfig {
   const parsed = genesisConfig.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new GovchainError("INVALID_GENESIS", `invalid genesis file at ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+    throw new GovchainError(
+      "INVALID_GENESIS",
+      `invalid genesis file at ${issue?.path.join(".") || "(root)"}: ${issue?.message}`,
+    );
   }
   return parsed.data;
 }
@@ -102,12 +113,23 @@ async function genesisHeader(
   signerPublicKey: string,
   suite: CryptoSuite,
   state: StateTree,
-): Promise<{ header: BlockHeader; headerBytes: Uint8Array; consensus: ConsensusFields; update: StateUpdate }> {
+): Promise<{
+  header: BlockHeader;
+  headerBytes: Uint8Array;
+  consensus: ConsensusFields;
+  update: StateUpdate;
+}> {
   let entries: [string, Uint8Array][];
   try {
-    entries = [...settingsGenesisEntries(body.settings), ...identityGenesisEntries(body.identity, body.timestampMs)];
+    entries = [
+      ...settingsGenesisEntries(body.settings),
+      ...identityGenesisEntries(body.identity, body.timestampMs),
+    ];
   } catch (err) {
-    throw new GovchainError("INVALID_GENESIS", `invalid genesis contents: ${(err as Error).message}`);
+    throw new GovchainError(
+      "INVALID_GENESIS",
+      `invalid genesis contents: ${(err as Error).message}`,
+    );
   }
   const update = await state.update(state.emptyRoot, entries);
   const consensus: ConsensusFields = {
@@ -127,25 +149,59 @@ async function genesisHeader(
 }
 
 /** Signs block 0 for a genesis body, giving the complete genesis document. */
-export async function signGenesis(input: z.input<typeof genesisBody>, signer: Signer, suite: CryptoSuite, state: StateTree): Promise<GenesisConfig> {
+export async function signGenesis(
+  input: z.input<typeof genesisBody>,
+  signer: Signer,
+  suite: CryptoSuite,
+  state: StateTree,
+): Promise<GenesisConfig> {
   // Parse first so defaults are filled in exactly as a node reading the file will see them.
   const body = genesisBody.parse(input);
   const { headerBytes, update } = await genesisHeader(body, signer.publicKeyHex, suite, state);
   state.release(update);
-  return { ...body, block: { signerPublicKey: signer.publicKeyHex, signature: toHex(signer.sign(headerBytes)) } };
+  return {
+    ...body,
+    block: { signerPublicKey: signer.publicKeyHex, signature: toHex(signer.sign(headerBytes)) },
+  };
 }
 
 /** Recomputes block 0 from a genesis document and checks its signature. */
-export async function genesisBlock(config: GenesisConfig, suite: CryptoSuite, state: StateTree): Promise<GenesisBlock> {
+export async function genesisBlock(
+  config: GenesisConfig,
+  suite: CryptoSuite,
+  state: StateTree,
+): Promise<GenesisBlock> {
   if (config.suite !== suite.id) {
-    throw new GovchainError("INVALID_GENESIS", `genesis is for the ${config.suite} suite, not ${suite.id}`);
+    throw new GovchainError(
+      "INVALID_GENESIS",
+      `genesis is for the ${config.suite} suite, not ${suite.id}`,
+    );
   }
-  const { header, headerBytes, consensus, update } = await genesisHeader(config, config.block.signerPublicKey, suite, state);
+  const { header, headerBytes, consensus, update } = await genesisHeader(
+    config,
+    config.block.signerPublicKey,
+    suite,
+    state,
+  );
   const signature = Buffer.from(config.block.signature, "hex");
   if (!suite.verify(Buffer.from(config.block.signerPublicKey, "hex"), headerBytes, signature)) {
     state.release(update);
-    throw new GovchainError("INVALID_GENESIS", "the genesis block signature does not match the genesis document");
+    throw new GovchainError(
+      "INVALID_GENESIS",
+      "the genesis block signature does not match the genesis document",
+    );
   }
-  const block: Block = { header: headerBytes, headerSignature: config.block.signature, batches: [] };
-  return { id: config.block.signature, header, consensus, block, bytes: encodeBlock(block), update };
+  const block: Block = {
+    header: headerBytes,
+    headerSignature: config.block.signature,
+    batches: [],
+  };
+  return {
+    id: config.block.signature,
+    header,
+    consensus,
+    block,
+    bytes: encodeBlock(block),
+    update,
+  };
 }

@@ -7,13 +7,19 @@
  * the whole block or none of it, and the head always names a block whose state is present.
  */
 import { LRUCache } from "lru-cache";
-import { decodeCbor, encodeCbor } from "../common/cbor.js";
 import { fromUtf8, utf8 } from "../common/bytes.js";
+import { decodeCbor, encodeCbor } from "../common/cbor.js";
 import { GovchainError, invariant } from "../common/errors.js";
 import type { KvOperation, KvStore } from "../storage/interface.js";
 import { heightKey, KeyPrefix, prefixedKey } from "../storage/prefixes.js";
+import {
+  decodeBlock,
+  decodeBlockHeader,
+  decodeConsensusFields,
+  decodeTransactionReceipt as decodeReceipt,
+  encodeTransactionReceipt as encodeReceipt,
+} from "../wire/index.js";
 import type { Block, BlockHeader, ConsensusFields, TransactionReceipt } from "../wire/types.js";
-import { decodeBlock, decodeBlockHeader, decodeConsensusFields, decodeTransactionReceipt as decodeReceipt, encodeTransactionReceipt as encodeReceipt } from "../wire/index.js";
 
 /** The tip of the committed chain. */
 export interface ChainHead {
@@ -94,7 +100,11 @@ export interface BlockStore {
   getBlock(id: string): Promise<StoredBlock | undefined>;
   getBlockByHeight(height: bigint): Promise<StoredBlock | undefined>;
   /** Blocks from `startHeight` going down (newest first) or up, at most `limit`. */
-  listBlocks(options: { startHeight?: bigint; limit: number; ascending?: boolean }): Promise<StoredBlock[]>;
+  listBlocks(options: {
+    startHeight?: bigint;
+    limit: number;
+    ascending?: boolean;
+  }): Promise<StoredBlock[]>;
   /** Id of the block that committed `batchId`. */
   batchBlockId(batchId: string): Promise<string | undefined>;
   transactionLocation(transactionId: string): Promise<TransactionLocation | undefined>;
@@ -146,13 +156,19 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
     async commit(commit) {
       const height = commit.header.blockNum;
       if (current === undefined) {
-        invariant(height === 0n, "the first committed block must be genesis", { height: String(height) });
-      } else if (height !== current.height + 1n || commit.header.previousBlockId !== current.id) {
-        throw new GovchainError("BLOCK_DOES_NOT_EXTEND_HEAD", `block ${commit.id} at ${height} does not extend head ${current.id} at ${current.height}`, {
-          blockId: commit.id,
+        invariant(height === 0n, "the first committed block must be genesis", {
           height: String(height),
-          headHeight: String(current.height),
         });
+      } else if (height !== current.height + 1n || commit.header.previousBlockId !== current.id) {
+        throw new GovchainError(
+          "BLOCK_DOES_NOT_EXTEND_HEAD",
+          `block ${commit.id} at ${height} does not extend head ${current.id} at ${current.height}`,
+          {
+            blockId: commit.id,
+            height: String(height),
+            headHeight: String(current.height),
+          },
+        );
       }
       const head: ChainHead = {
         id: commit.id,
@@ -162,11 +178,19 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
       };
       const ops: KvOperation[] = [...commit.stateOperations];
       ops.push({ type: "put", key: prefixedKey(KeyPrefix.BLOCK, commit.id), value: commit.bytes });
-      ops.push({ type: "put", key: prefixedKey(KeyPrefix.BLOCK_ID_BY_HEIGHT, heightKey(height)), value: utf8(commit.id) });
+      ops.push({
+        type: "put",
+        key: prefixedKey(KeyPrefix.BLOCK_ID_BY_HEIGHT, heightKey(height)),
+        value: utf8(commit.id),
+      });
       const blockIdBytes = utf8(commit.id);
       let receiptIndex = 0;
       for (const [batchIndex, batch] of commit.block.batches.entries()) {
-        ops.push({ type: "put", key: prefixedKey(KeyPrefix.BATCH_LOCATION, batch.headerSignature), value: blockIdBytes });
+        ops.push({
+          type: "put",
+          key: prefixedKey(KeyPrefix.BATCH_LOCATION, batch.headerSignature),
+          value: blockIdBytes,
+        });
         for (const [transactionIndex, tx] of batch.transactions.entries()) {
           ops.push({
             type: "put",
@@ -174,18 +198,34 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
             value: encodeCbor([commit.id, batchIndex, transactionIndex]),
           });
           const receipt = commit.receipts[receiptIndex++];
-          invariant(receipt?.transactionId === tx.headerSignature, "receipts must follow block order", {
-            transactionId: tx.headerSignature,
+          invariant(
+            receipt?.transactionId === tx.headerSignature,
+            "receipts must follow block order",
+            {
+              transactionId: tx.headerSignature,
+            },
+          );
+          ops.push({
+            type: "put",
+            key: prefixedKey(KeyPrefix.RECEIPT, tx.headerSignature),
+            value: encodeReceipt(receipt),
           });
-          ops.push({ type: "put", key: prefixedKey(KeyPrefix.RECEIPT, tx.headerSignature), value: encodeReceipt(receipt) });
         }
       }
       invariant(receiptIndex === commit.receipts.length, "one receipt per transaction");
       for (const record of commit.invalidBatches ?? []) {
-        ops.push({ type: "put", key: prefixedKey(KeyPrefix.INVALID_BATCH, record.batchId), value: encodeInvalid(record) });
+        ops.push({
+          type: "put",
+          key: prefixedKey(KeyPrefix.INVALID_BATCH, record.batchId),
+          value: encodeInvalid(record),
+        });
       }
       if (commit.certificate) {
-        ops.push({ type: "put", key: prefixedKey(KeyPrefix.CERTIFICATE, commit.id), value: commit.certificate });
+        ops.push({
+          type: "put",
+          key: prefixedKey(KeyPrefix.CERTIFICATE, commit.id),
+          value: commit.certificate,
+        });
       }
       ops.push(...(commit.consensusOperations ?? []));
       ops.push({ type: "put", key: HEAD_KEY, value: encodeHead(head) });
@@ -228,7 +268,9 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
     },
 
     async hasTransaction(transactionId) {
-      return (await store.get(prefixedKey(KeyPrefix.TRANSACTION_LOCATION, transactionId))) !== undefined;
+      return (
+        (await store.get(prefixedKey(KeyPrefix.TRANSACTION_LOCATION, transactionId))) !== undefined
+      );
     },
 
     async committedTransactions(transactionIds) {
@@ -252,7 +294,11 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
     async recordInvalidBatches(records) {
       if (records.length === 0) return;
       await store.write(
-        records.map((record) => ({ type: "put", key: prefixedKey(KeyPrefix.INVALID_BATCH, record.batchId), value: encodeInvalid(record) })),
+        records.map((record) => ({
+          type: "put",
+          key: prefixedKey(KeyPrefix.INVALID_BATCH, record.batchId),
+          value: encodeInvalid(record),
+        })),
       );
     },
 
@@ -262,7 +308,11 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
   };
 }
 
-async function presentAmong(store: KvStore, prefix: number, ids: readonly string[]): Promise<Set<string>> {
+async function presentAmong(
+  store: KvStore,
+  prefix: number,
+  ids: readonly string[],
+): Promise<Set<string>> {
   const found = new Set<string>();
   if (ids.length === 0) return found;
   const values = await store.getMany(ids.map((id) => prefixedKey(prefix, id)));
@@ -286,18 +336,37 @@ function toStored(bytes: Uint8Array): StoredBlock {
 }
 
 function encodeHead(head: ChainHead): Uint8Array {
-  return encodeCbor({ id: head.id, height: head.height.toString(), stateRoot: head.stateRoot, timestampMs: head.timestampMs });
+  return encodeCbor({
+    id: head.id,
+    height: head.height.toString(),
+    stateRoot: head.stateRoot,
+    timestampMs: head.timestampMs,
+  });
 }
 
 function decodeHead(bytes: Uint8Array): ChainHead {
-  const raw = decodeCbor(bytes) as { id: string; height: string; stateRoot: string; timestampMs: number };
-  return { id: raw.id, height: BigInt(raw.height), stateRoot: raw.stateRoot, timestampMs: raw.timestampMs };
+  const raw = decodeCbor(bytes) as {
+    id: string;
+    height: string;
+    stateRoot: string;
+    timestampMs: number;
+  };
+  return {
+    id: raw.id,
+    height: BigInt(raw.height),
+    stateRoot: raw.stateRoot,
+    timestampMs: raw.timestampMs,
+  };
 }
 
 function encodeInvalid(record: InvalidBatchRecord): Uint8Array {
   return encodeCbor({
     at: record.rejectedAtMs,
-    txs: record.invalidTransactions.map((t) => [t.id, t.message, t.extendedData ?? new Uint8Array(0)]),
+    txs: record.invalidTransactions.map((t) => [
+      t.id,
+      t.message,
+      t.extendedData ?? new Uint8Array(0),
+    ]),
   });
 }
 

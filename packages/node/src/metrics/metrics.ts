@@ -28,26 +28,41 @@ export interface MetricsSources {
 }
 
 /** Creates a registry with default process metrics (incl. event-loop lag) and the node's own. */
-export function createNodeMetrics(sources: MetricsSources, labels: Record<string, string> = {}): NodeMetrics {
+export function createNodeMetrics(
+  sources: MetricsSources,
+  labels: Record<string, string> = {},
+): NodeMetrics {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   const registers = [registry];
   return {
     registry,
-    blocksCommitted: new Counter({ name: "govchain_blocks_committed_total", help: "Blocks committed", registers }),
+    blocksCommitted: new Counter({
+      name: "govchain_blocks_committed_total",
+      help: "Blocks committed",
+      registers,
+    }),
     transactionsCommitted: new Counter({
       name: "govchain_transactions_committed_total",
       help: "Valid transactions committed",
       registers,
     }),
-    batchesCommitted: new Counter({ name: "govchain_batches_committed_total", help: "Batches committed", registers }),
+    batchesCommitted: new Counter({
+      name: "govchain_batches_committed_total",
+      help: "Batches committed",
+      registers,
+    }),
     batchesInvalid: new Counter({
       name: "govchain_batches_invalid_total",
       help: "Batches rejected at execution",
       registers,
     }),
-    batchesAdmitted: new Counter({ name: "govchain_batches_admitted_total", help: "Batches accepted into the mempool", registers }),
+    batchesAdmitted: new Counter({
+      name: "govchain_batches_admitted_total",
+      help: "Batches accepted into the mempool",
+      registers,
+    }),
     submissionsRejected: new Counter({
       name: "govchain_submissions_rejected_total",
       help: "Batch submissions refused at admission, by error code",

@@ -34,7 +34,10 @@ describe("mempool", () => {
     const a = batch("a");
     pool.add([a]);
     expect(() => pool.add([a])).toThrow(/already pending/);
-    const reuse = parsedBatch(signer, [a.transactions[0]?.raw as never, intkeyTx(signer, "set", "z", 1)]);
+    const reuse = parsedBatch(signer, [
+      a.transactions[0]?.raw as never,
+      intkeyTx(signer, "set", "z", 1),
+    ]);
     try {
       pool.add([reuse]);
       expect.unreachable();

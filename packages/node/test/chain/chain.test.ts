@@ -7,7 +7,12 @@ import { createDevmodeEngine } from "../../src/consensus/devmode.js";
 import { getSuite } from "../../src/crypto/index.js";
 import { createExecutor } from "../../src/execution/executor.js";
 import { createFamilyRegistry } from "../../src/execution/registry.js";
-import { builtinFamilies, createChainServices, decodeIntkeyState, intkeyAddress } from "../../src/families/index.js";
+import {
+  builtinFamilies,
+  createChainServices,
+  decodeIntkeyState,
+  intkeyAddress,
+} from "../../src/families/index.js";
 import { genesisBlock, signGenesis } from "../../src/genesis/genesis.js";
 import { createBlockStore } from "../../src/ledger/block-store.js";
 import { createStateTree } from "../../src/state/index.js";
@@ -25,8 +30,22 @@ async function setup() {
   await blocks.open();
   const mempool = createMempool({ clock: systemClock });
   const validator = newSigner();
-  const executor = createExecutor({ state, families: createFamilyRegistry(builtinFamilies()), services: createChainServices(), logger: silentLogger });
-  const chain = createChain({ suite, signer: validator, blocks, state, executor, mempool, clock: systemClock, logger: silentLogger });
+  const executor = createExecutor({
+    state,
+    families: createFamilyRegistry(builtinFamilies()),
+    services: createChainServices(),
+    logger: silentLogger,
+  });
+  const chain = createChain({
+    suite,
+    signer: validator,
+    blocks,
+    state,
+    executor,
+    mempool,
+    clock: systemClock,
+    logger: silentLogger,
+  });
   const genesis = await signGenesis(
     {
       format: "govchain-genesis/1",
@@ -60,7 +79,11 @@ describe("chain controller", () => {
     const bad = parsedBatch(signer, [intkeyTx(signer, "inc", "nope", 1)]);
     mempool.add([good, bad]);
     expect((await chain.batchStatuses([good.id]))[0]?.status).toBe("PENDING");
-    const candidate = await chain.propose({ timestampMs: 1_700_000_000_500, engine: "devmode", limits: { maxBatches: 10, maxBytes: 1e6 } });
+    const candidate = await chain.propose({
+      timestampMs: 1_700_000_000_500,
+      engine: "devmode",
+      limits: { maxBatches: 10, maxBytes: 1e6 },
+    });
     expect(candidate?.block.batches).toHaveLength(1);
     expect((await chain.batchStatuses([bad.id]))[0]).toMatchObject({ status: "INVALID" });
     await chain.commit(candidate as NonNullable<typeof candidate>);
@@ -72,7 +95,9 @@ describe("chain controller", () => {
     expect(b?.invalidTransactions[0]?.message).toMatch(/does not exist/);
     expect((await chain.batchStatuses(["f".repeat(128)]))[0]?.status).toBe("UNKNOWN");
     // The invalid record survives in the block store.
-    expect((await blocks.getInvalidBatch(bad.id))?.invalidTransactions[0]?.id).toBe(bad.transactions[0]?.id);
+    expect((await blocks.getInvalidBatch(bad.id))?.invalidTransactions[0]?.id).toBe(
+      bad.transactions[0]?.id,
+    );
     expect(await blocks.getReceipt(good.transactions[0]?.id as string)).toBeDefined();
   });
 
@@ -81,7 +106,11 @@ describe("chain controller", () => {
     const signer = newSigner();
     const batch = parsedBatch(signer, [intkeyTx(signer, "set", "v", 7)]);
     a.mempool.add([batch]);
-    const candidate = await a.chain.propose({ timestampMs: 1_700_000_001_000, engine: "devmode", limits: { maxBatches: 10, maxBytes: 1e6 } });
+    const candidate = await a.chain.propose({
+      timestampMs: 1_700_000_001_000,
+      engine: "devmode",
+      limits: { maxBatches: 10, maxBytes: 1e6 },
+    });
     if (!candidate) throw new Error("no candidate");
     // Validate on the same chain state (as a replica would, from the same parent).
     const parsed = parseBlock(candidate.bytes, { suite });
@@ -97,16 +126,32 @@ describe("chain controller", () => {
 
   it("runs devmode: batches become blocks and waiters see COMMITTED", async () => {
     const { chain, mempool, state } = await setup();
-    const engine = createDevmodeEngine({ chain, pending: mempool, clock: systemClock, logger: silentLogger, nodeId: "node0", limits: { maxBatches: 3, maxBytes: 1e6 } });
+    const engine = createDevmodeEngine({
+      chain,
+      pending: mempool,
+      clock: systemClock,
+      logger: silentLogger,
+      nodeId: "node0",
+      limits: { maxBatches: 3, maxBytes: 1e6 },
+    });
     await engine.start();
     const signer = newSigner();
-    const batches = Array.from({ length: 10 }, (_, i) => parsedBatch(signer, [intkeyTx(signer, "set", `k${i}`, i)]));
+    const batches = Array.from({ length: 10 }, (_, i) =>
+      parsedBatch(signer, [intkeyTx(signer, "set", `k${i}`, i)]),
+    );
     mempool.add(batches);
-    const statuses = await chain.waitForBatches(batches.map((b) => b.id), 10_000);
+    const statuses = await chain.waitForBatches(
+      batches.map((b) => b.id),
+      10_000,
+    );
     await engine.stop();
     expect(statuses.every((s) => s.status === "COMMITTED")).toBe(true);
     expect(chain.head().height).toBeGreaterThanOrEqual(4n); // at most 3 batches a block
     expect(await intkey(chain, state, "k9")).toBe(9);
-    expect(engine.status()).toMatchObject({ engine: "devmode", primary: "node0", validators: ["node0"] });
+    expect(engine.status()).toMatchObject({
+      engine: "devmode",
+      primary: "node0",
+      validators: ["node0"],
+    });
   });
 });

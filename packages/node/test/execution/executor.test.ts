@@ -12,7 +12,11 @@ const signer = newSigner();
 async function run(
   fixture: ExecutionFixture,
   batches: readonly ParsedBatch[],
-  options: { mode?: "propose" | "validate"; committed?: (id: string) => Promise<boolean>; root?: string } = {},
+  options: {
+    mode?: "propose" | "validate";
+    committed?: (id: string) => Promise<boolean>;
+    root?: string;
+  } = {},
 ) {
   return fixture.executor.execute({
     parentRoot: options.root ?? fixture.root,
@@ -20,11 +24,22 @@ async function run(
     timestampMs: 1_700_000_000_000,
     batches,
     mode: options.mode ?? "propose",
-    committedAmong: async (ids) => new Set((await Promise.all(ids.map(async (id) => ((await (options.committed ?? never)(id)) ? id : undefined)))).filter((x): x is string => x !== undefined)),
+    committedAmong: async (ids) =>
+      new Set(
+        (
+          await Promise.all(
+            ids.map(async (id) => ((await (options.committed ?? never)(id)) ? id : undefined)),
+          )
+        ).filter((x): x is string => x !== undefined),
+      ),
   });
 }
 
-async function intkeyValue(fixture: ExecutionFixture, root: string, name: string): Promise<number | undefined> {
+async function intkeyValue(
+  fixture: ExecutionFixture,
+  root: string,
+  name: string,
+): Promise<number | undefined> {
   const bytes = await fixture.state.get(root, intkeyAddress(name));
   return bytes ? decodeIntkeyState(bytes).get(name) : undefined;
 }
@@ -38,19 +53,26 @@ const probeFamily: TransactionFamily = {
     const action = new TextDecoder().decode(request.payload);
     const address = `abcdef${"0".repeat(64)}`;
     if (action === "read-undeclared") await context.getState([`abcdef${"1".repeat(64)}`]);
-    if (action === "write-undeclared") await context.setState([[`abcdef${"2".repeat(64)}`, new Uint8Array([1])]]);
+    if (action === "write-undeclared")
+      await context.setState([[`abcdef${"2".repeat(64)}`, new Uint8Array([1])]]);
     if (action === "write") {
       await context.setState([[address, new Uint8Array([7])]]);
       context.addEvent("probe/wrote", [["address", address]], new Uint8Array([9]));
       context.addReceiptData(new Uint8Array([1, 2, 3]));
     }
     if (action === "crash") throw new Error("disk on fire");
-    if (action === "reject") throw new InvalidTransaction("no thanks", { extendedData: new Uint8Array([4]) });
+    if (action === "reject")
+      throw new InvalidTransaction("no thanks", { extendedData: new Uint8Array([4]) });
   },
 };
 const probeAddress = `abcdef${"0".repeat(64)}`;
 const probe = (action: string) =>
-  tx(signer, { familyName: "probe", payload: new TextEncoder().encode(action), inputs: [probeAddress], outputs: [probeAddress] });
+  tx(signer, {
+    familyName: "probe",
+    payload: new TextEncoder().encode(action),
+    inputs: [probeAddress],
+    outputs: [probeAddress],
+  });
 
 describe("executor", () => {
   it("applies intkey set, inc and dec in order within one block", async () => {
@@ -62,7 +84,10 @@ describe("executor", () => {
     expect(result.outcomes.map((o) => o.status)).toEqual(["valid", "valid"]);
     expect(await intkeyValue(f, result.stateRoot, "a")).toBe(12);
     expect(result.receipts).toHaveLength(3);
-    expect(result.receipts[0]?.stateChanges[0]).toMatchObject({ address: intkeyAddress("a"), type: "SET" });
+    expect(result.receipts[0]?.stateChanges[0]).toMatchObject({
+      address: intkeyAddress("a"),
+      type: "SET",
+    });
   });
 
   it("keeps batches atomic: a failing transaction undoes its batch and no other", async () => {
@@ -82,7 +107,9 @@ describe("executor", () => {
 
   it("rejects intkey's invalid operations with Sawtooth's reasons", async () => {
     const f = await createExecutionFixture();
-    const seeded = await run(f, [parsedBatch(signer, [intkeyTx(signer, "set", "max", 2 ** 32 - 1)])]);
+    const seeded = await run(f, [
+      parsedBatch(signer, [intkeyTx(signer, "set", "max", 2 ** 32 - 1)]),
+    ]);
     const cases: [ReturnType<typeof intkeyTx>, RegExp][] = [
       [intkeyTx(signer, "set", "max", 1), /already exists/],
       [intkeyTx(signer, "inc", "max", 1), /greater than 4294967295/],
@@ -98,7 +125,10 @@ describe("executor", () => {
 
   it("is deterministic: the same block gives the same root and receipts", async () => {
     const f = await createExecutionFixture();
-    const batches = [parsedBatch(signer, [intkeyTx(signer, "set", "d", 1)]), parsedBatch(signer, [intkeyTx(signer, "inc", "d", 2)])];
+    const batches = [
+      parsedBatch(signer, [intkeyTx(signer, "set", "d", 1)]),
+      parsedBatch(signer, [intkeyTx(signer, "inc", "d", 2)]),
+    ];
     const a = await run(f, batches);
     const b = await run(f, batches, { mode: "validate" });
     expect(b.stateRoot).toBe(a.stateRoot);
@@ -107,37 +137,70 @@ describe("executor", () => {
   });
 
   it("refuses reads and writes outside the declared inputs and outputs", async () => {
-    const f = await createExecutionFixture({ settings: { "govchain.family.probe.policy": "any" }, extraFamilies: [probeFamily] });
-    const result = await run(f, [parsedBatch(signer, [probe("read-undeclared")]), parsedBatch(signer, [probe("write-undeclared")])]);
+    const f = await createExecutionFixture({
+      settings: { "govchain.family.probe.policy": "any" },
+      extraFamilies: [probeFamily],
+    });
+    const result = await run(f, [
+      parsedBatch(signer, [probe("read-undeclared")]),
+      parsedBatch(signer, [probe("write-undeclared")]),
+    ]);
     expect(result.outcomes.map((o) => o.status)).toEqual(["invalid", "invalid"]);
-    expect(result.outcomes[0]?.transactions[0]?.message).toMatch(/not in the transaction's declared inputs/);
-    expect(result.outcomes[1]?.transactions[0]?.message).toMatch(/not in the transaction's declared outputs/);
+    expect(result.outcomes[0]?.transactions[0]?.message).toMatch(
+      /not in the transaction's declared inputs/,
+    );
+    expect(result.outcomes[1]?.transactions[0]?.message).toMatch(
+      /not in the transaction's declared outputs/,
+    );
     expect(result.stateRoot).toBe(f.root);
   });
 
   it("records events, receipt data and extended data", async () => {
-    const f = await createExecutionFixture({ settings: { "govchain.family.probe.policy": "any" }, extraFamilies: [probeFamily] });
-    const result = await run(f, [parsedBatch(signer, [probe("write")]), parsedBatch(signer, [probe("reject")])]);
+    const f = await createExecutionFixture({
+      settings: { "govchain.family.probe.policy": "any" },
+      extraFamilies: [probeFamily],
+    });
+    const result = await run(f, [
+      parsedBatch(signer, [probe("write")]),
+      parsedBatch(signer, [probe("reject")]),
+    ]);
     const receipt = result.receipts[0];
-    expect(receipt?.events[0]).toMatchObject({ eventType: "probe/wrote", attributes: [{ key: "address", value: probeAddress }] });
+    expect(receipt?.events[0]).toMatchObject({
+      eventType: "probe/wrote",
+      attributes: [{ key: "address", value: probeAddress }],
+    });
     expect(receipt?.data).toEqual([new Uint8Array([1, 2, 3])]);
-    expect(result.outcomes[1]?.transactions[0]).toMatchObject({ valid: false, message: "no thanks", extendedData: new Uint8Array([4]) });
+    expect(result.outcomes[1]?.transactions[0]).toMatchObject({
+      valid: false,
+      message: "no thanks",
+      extendedData: new Uint8Array([4]),
+    });
   });
 
   it("treats a family's internal error as a rejected batch when proposing and a failure when validating", async () => {
-    const f = await createExecutionFixture({ settings: { "govchain.family.probe.policy": "any" }, extraFamilies: [probeFamily] });
+    const f = await createExecutionFixture({
+      settings: { "govchain.family.probe.policy": "any" },
+      extraFamilies: [probeFamily],
+    });
     const proposed = await run(f, [parsedBatch(signer, [probe("crash")])]);
     expect(proposed.outcomes[0]?.status).toBe("invalid");
     expect(proposed.outcomes[0]?.transactions[0]?.message).toMatch(/internal error: disk on fire/);
-    await expect(run(f, [parsedBatch(signer, [probe("crash")])], { mode: "validate" })).rejects.toBeInstanceOf(ExecutionError);
+    await expect(
+      run(f, [parsedBatch(signer, [probe("crash")])], { mode: "validate" }),
+    ).rejects.toBeInstanceOf(ExecutionError);
   });
 
   it("refuses replays of committed transactions and of transactions earlier in the block", async () => {
     const f = await createExecutionFixture();
     const t = intkeyTx(signer, "set", "r", 1);
-    const committed = await run(f, [parsedBatch(signer, [t])], { committed: async (id) => id === t.headerSignature });
+    const committed = await run(f, [parsedBatch(signer, [t])], {
+      committed: async (id) => id === t.headerSignature,
+    });
     expect(committed.outcomes[0]?.transactions[0]?.message).toBe("transaction already committed");
-    const twice = await run(f, [parsedBatch(signer, [t]), parsedBatch(signer, [intkeyTx(signer, "set", "s", 1), t])]);
+    const twice = await run(f, [
+      parsedBatch(signer, [t]),
+      parsedBatch(signer, [intkeyTx(signer, "set", "s", 1), t]),
+    ]);
     expect(twice.outcomes.map((o) => o.status)).toEqual(["valid", "invalid"]);
     expect(twice.outcomes[1]?.transactions[1]?.message).toBe("transaction already committed");
   });
@@ -156,15 +219,24 @@ describe("executor", () => {
   });
 
   it("checks the family's access policy at execution", async () => {
-    const f = await createExecutionFixture({ settings: { "govchain.family.intkey.policy": "registered" } });
+    const f = await createExecutionFixture({
+      settings: { "govchain.family.intkey.policy": "registered" },
+    });
     const result = await run(f, [parsedBatch(signer, [intkeyTx(signer, "set", "p", 1)])]);
     expect(result.outcomes[0]?.status).toBe("invalid");
-    expect(result.outcomes[0]?.transactions[0]?.message).toMatch(/signer not permitted: the key is not a registered agent/);
+    expect(result.outcomes[0]?.transactions[0]?.message).toMatch(
+      /signer not permitted: the key is not a registered agent/,
+    );
   });
 
   it("rejects transactions of unknown families", async () => {
     const f = await createExecutionFixture();
-    const unknown = tx(signer, { familyName: "nope", payload: new Uint8Array([1]), inputs: [], outputs: [] });
+    const unknown = tx(signer, {
+      familyName: "nope",
+      payload: new Uint8Array([1]),
+      inputs: [],
+      outputs: [],
+    });
     const result = await run(f, [parsedBatch(signer, [unknown])]);
     expect(result.outcomes[0]?.transactions[0]?.message).toMatch(/unknown transaction family nope/);
   });

@@ -5,7 +5,7 @@
 import { silentLogger } from "../../src/common/logger.js";
 import { getSuite } from "../../src/crypto/index.js";
 import type { SuiteId } from "../../src/crypto/interface.js";
-import { type Executor, createExecutor } from "../../src/execution/executor.js";
+import { createExecutor, type Executor } from "../../src/execution/executor.js";
 import type { TransactionFamily } from "../../src/execution/family.js";
 import { createFamilyRegistry } from "../../src/execution/registry.js";
 import {
@@ -39,7 +39,9 @@ export interface ExecutionFixtureOptions {
 }
 
 /** Builds the stack and seeds state; the store is opened. */
-export async function createExecutionFixture(options: ExecutionFixtureOptions = {}): Promise<ExecutionFixture> {
+export async function createExecutionFixture(
+  options: ExecutionFixtureOptions = {},
+): Promise<ExecutionFixture> {
   const suite = getSuite(options.suite ?? "standard");
   const store = createMemoryStore();
   await store.open();

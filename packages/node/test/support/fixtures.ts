@@ -3,9 +3,25 @@
  * component; it only saves each test from repeating the set-up.
  */
 import { getSuite } from "../../src/crypto/index.js";
-import type { CryptoSuite, SignatureAlgorithm, Signer, SuiteId } from "../../src/crypto/interface.js";
-import { encodeIntkeyPayload, INTKEY_FAMILY, INTKEY_VERSION, type IntkeyVerb, intkeyAddress } from "../../src/families/index.js";
-import { createBatch, createTransaction, encodeBatchList, parseBatch } from "../../src/wire/index.js";
+import type {
+  CryptoSuite,
+  SignatureAlgorithm,
+  Signer,
+  SuiteId,
+} from "../../src/crypto/interface.js";
+import {
+  encodeIntkeyPayload,
+  INTKEY_FAMILY,
+  INTKEY_VERSION,
+  type IntkeyVerb,
+  intkeyAddress,
+} from "../../src/families/index.js";
+import {
+  createBatch,
+  createTransaction,
+  encodeBatchList,
+  parseBatch,
+} from "../../src/wire/index.js";
 import type { Batch, ParsedBatch, Transaction } from "../../src/wire/types.js";
 
 /** A fresh signer of `algorithm` (default: the suite's default). */
@@ -25,7 +41,11 @@ export interface TxSpec {
 }
 
 /** A signed transaction. */
-export function tx(signer: Signer, spec: TxSpec, suite: CryptoSuite = getSuite("standard")): Transaction {
+export function tx(
+  signer: Signer,
+  spec: TxSpec,
+  suite: CryptoSuite = getSuite("standard"),
+): Transaction {
   return createTransaction(
     signer,
     {
@@ -64,7 +84,11 @@ export function intkeyTx(
 }
 
 /** A signed batch of transactions, parsed (structure and signatures checked). */
-export function parsedBatch(signer: Signer, transactions: readonly Transaction[], suite: CryptoSuite = getSuite("standard")): ParsedBatch {
+export function parsedBatch(
+  signer: Signer,
+  transactions: readonly Transaction[],
+  suite: CryptoSuite = getSuite("standard"),
+): ParsedBatch {
   return parseBatch(createBatch(signer, transactions), { suite });
 }
 

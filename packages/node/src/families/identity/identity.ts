@@ -51,9 +51,14 @@ export function agentAddress(publicKey: string): string {
 
 const organisationId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "organisation ids are 1-64 characters of a-z, 0-9, '.', '_', '-'");
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,63}$/,
+    "organisation ids are 1-64 characters of a-z, 0-9, '.', '_', '-'",
+  );
 const displayName = z.string().min(1).max(200);
-const publicKeyHex = z.string().regex(/^(?:[0-9a-f]{64}|0[23][0-9a-f]{64})$/, "public keys are lower-case hex (32 or 33 bytes)");
+const publicKeyHex = z
+  .string()
+  .regex(/^(?:[0-9a-f]{64}|0[23][0-9a-f]{64})$/, "public keys are lower-case hex (32 or 33 bytes)");
 const role = z.enum(ROLES);
 const organisationKind = z.enum(["department", "enterprise", "regulator", "other"]);
 
@@ -165,7 +170,7 @@ export function identityAddresses(payload: IdentityPayload): string[] {
 }
 
 const hasRole = (identity: SignerIdentity | undefined, wanted: Role): boolean =>
-  identity !== undefined && identity.active && identity.roles.includes(wanted);
+  identity?.active && identity.roles.includes(wanted);
 
 function dedupe(roles: readonly Role[]): Role[] {
   return ROLES.filter((r) => roles.includes(r));
@@ -179,13 +184,19 @@ function checkRoleShape(roles: readonly Role[], orgId: string | undefined): void
   }
 }
 
-async function loadOrganisation(context: TransactionContext, id: string): Promise<OrganisationRecord | undefined> {
+async function loadOrganisation(
+  context: TransactionContext,
+  id: string,
+): Promise<OrganisationRecord | undefined> {
   const address = organisationAddress(id);
   const bytes = (await context.getState([address])).get(address);
   return bytes ? decodeOrganisationRecord(bytes) : undefined;
 }
 
-async function loadAgent(context: TransactionContext, publicKey: string): Promise<AgentRecord | undefined> {
+async function loadAgent(
+  context: TransactionContext,
+  publicKey: string,
+): Promise<AgentRecord | undefined> {
   const address = agentAddress(publicKey);
   const bytes = (await context.getState([address])).get(address);
   return bytes ? decodeAgentRecord(bytes) : undefined;
@@ -209,8 +220,10 @@ export const identityFamily: TransactionFamily = {
 
     switch (payload.action) {
       case "create_organisation": {
-        if (!hasRole(signer, "system_admin")) throw new InvalidTransaction("only a system administrator may create organisations");
-        if (await loadOrganisation(context, payload.id)) throw new InvalidTransaction(`organisation ${payload.id} already exists`);
+        if (!hasRole(signer, "system_admin"))
+          throw new InvalidTransaction("only a system administrator may create organisations");
+        if (await loadOrganisation(context, payload.id))
+          throw new InvalidTransaction(`organisation ${payload.id} already exists`);
         const record: OrganisationRecord = {
           id: payload.id,
           name: payload.name,
@@ -220,12 +233,15 @@ export const identityFamily: TransactionFamily = {
           createdBy: by,
           updatedAt: now,
         };
-        await context.setState([[organisationAddress(payload.id), encodeOrganisationRecord(record)]]);
+        await context.setState([
+          [organisationAddress(payload.id), encodeOrganisationRecord(record)],
+        ]);
         context.addEvent("identity/organisation-created", [["id", payload.id]]);
         return;
       }
       case "update_organisation": {
-        if (!hasRole(signer, "system_admin")) throw new InvalidTransaction("only a system administrator may update organisations");
+        if (!hasRole(signer, "system_admin"))
+          throw new InvalidTransaction("only a system administrator may update organisations");
         const existing = await loadOrganisation(context, payload.id);
         if (!existing) throw new InvalidTransaction(`organisation ${payload.id} does not exist`);
         const record: OrganisationRecord = {
@@ -234,24 +250,31 @@ export const identityFamily: TransactionFamily = {
           ...(payload.active !== undefined ? { active: payload.active } : {}),
           updatedAt: now,
         };
-        await context.setState([[organisationAddress(payload.id), encodeOrganisationRecord(record)]]);
+        await context.setState([
+          [organisationAddress(payload.id), encodeOrganisationRecord(record)],
+        ]);
         context.addEvent("identity/organisation-updated", [["id", payload.id]]);
         return;
       }
       case "register_agent": {
         const roles = dedupe(payload.roles);
         checkRoleShape(roles, payload.organisationId);
-        if (await loadAgent(context, payload.publicKey)) throw new InvalidTransaction(`agent ${payload.publicKey} is already registered`);
+        if (await loadAgent(context, payload.publicKey))
+          throw new InvalidTransaction(`agent ${payload.publicKey} is already registered`);
         if (payload.organisationId !== undefined) {
           const organisation = await loadOrganisation(context, payload.organisationId);
-          if (!organisation) throw new InvalidTransaction(`organisation ${payload.organisationId} does not exist`);
-          if (!organisation.active) throw new InvalidTransaction(`organisation ${payload.organisationId} is not active`);
+          if (!organisation)
+            throw new InvalidTransaction(`organisation ${payload.organisationId} does not exist`);
+          if (!organisation.active)
+            throw new InvalidTransaction(`organisation ${payload.organisationId} is not active`);
         }
         authoriseGrant(signer, roles, payload.organisationId);
         const record: AgentRecord = {
           publicKey: payload.publicKey,
           name: payload.name,
-          ...(payload.organisationId !== undefined ? { organisationId: payload.organisationId } : {}),
+          ...(payload.organisationId !== undefined
+            ? { organisationId: payload.organisationId }
+            : {}),
           roles,
           active: true,
           createdAt: now,
@@ -266,7 +289,10 @@ export const identityFamily: TransactionFamily = {
         return;
       }
       case "update_agent": {
-        if (payload.publicKey === context.signerPublicKey && (payload.roles !== undefined || payload.active !== undefined)) {
+        if (
+          payload.publicKey === context.signerPublicKey &&
+          (payload.roles !== undefined || payload.active !== undefined)
+        ) {
           // Guards against an administrator locking themselves (and maybe everyone) out.
           throw new InvalidTransaction("agents may not change their own roles or status");
         }
@@ -293,12 +319,22 @@ export const identityFamily: TransactionFamily = {
 };
 
 /** Throws unless `signer` may hold authority over an agent with `roles` in `orgId`. */
-function authoriseGrant(signer: SignerIdentity | undefined, roles: readonly Role[], orgId: string | undefined): void {
+function authoriseGrant(
+  signer: SignerIdentity | undefined,
+  roles: readonly Role[],
+  orgId: string | undefined,
+): void {
   if (hasRole(signer, "system_admin")) return;
-  if (hasRole(signer, "org_admin") && signer?.organisationId !== undefined && signer.organisationId === orgId) {
+  if (
+    hasRole(signer, "org_admin") &&
+    signer?.organisationId !== undefined &&
+    signer.organisationId === orgId
+  ) {
     const beyond = roles.filter((r) => !ORG_GRANTABLE.includes(r));
     if (beyond.length === 0) return;
-    throw new InvalidTransaction(`an organisation administrator may not grant or manage roles ${beyond.join(", ")}`);
+    throw new InvalidTransaction(
+      `an organisation administrator may not grant or manage roles ${beyond.join(", ")}`,
+    );
   }
   throw new InvalidTransaction(
     orgId === undefined
@@ -309,7 +345,11 @@ function authoriseGrant(signer: SignerIdentity | undefined, roles: readonly Role
 
 /** Genesis description of identities. */
 export interface IdentityGenesis {
-  readonly organisations?: readonly { id: string; name: string; kind?: OrganisationRecord["kind"] | undefined }[];
+  readonly organisations?: readonly {
+    id: string;
+    name: string;
+    kind?: OrganisationRecord["kind"] | undefined;
+  }[];
   readonly agents?: readonly {
     publicKey: string;
     name: string;
@@ -319,7 +359,10 @@ export interface IdentityGenesis {
 }
 
 /** State entries that seed the identity family at genesis. Validates like the family does. */
-export function identityGenesisEntries(genesis: IdentityGenesis, timestampMs: number): [string, Uint8Array][] {
+export function identityGenesisEntries(
+  genesis: IdentityGenesis,
+  timestampMs: number,
+): [string, Uint8Array][] {
   const entries: [string, Uint8Array][] = [];
   const orgIds = new Set<string>();
   for (const org of genesis.organisations ?? []) {
@@ -332,7 +375,8 @@ export function identityGenesisEntries(genesis: IdentityGenesis, timestampMs: nu
       createdBy: "genesis",
       updatedAt: timestampMs,
     });
-    if (orgIds.has(record.id)) throw new InvalidTransaction(`genesis lists organisation ${record.id} twice`);
+    if (orgIds.has(record.id))
+      throw new InvalidTransaction(`genesis lists organisation ${record.id} twice`);
     orgIds.add(record.id);
     entries.push([organisationAddress(record.id), encodeOrganisationRecord(record)]);
   }
@@ -350,9 +394,12 @@ export function identityGenesisEntries(genesis: IdentityGenesis, timestampMs: nu
     });
     checkRoleShape(record.roles, record.organisationId);
     if (record.organisationId !== undefined && !orgIds.has(record.organisationId)) {
-      throw new InvalidTransaction(`genesis agent ${record.name} names unknown organisation ${record.organisationId}`);
+      throw new InvalidTransaction(
+        `genesis agent ${record.name} names unknown organisation ${record.organisationId}`,
+      );
     }
-    if (keys.has(record.publicKey)) throw new InvalidTransaction(`genesis lists agent ${record.publicKey} twice`);
+    if (keys.has(record.publicKey))
+      throw new InvalidTransaction(`genesis lists agent ${record.publicKey} twice`);
     keys.add(record.publicKey);
     entries.push([agentAddress(record.publicKey), encodeAgentRecord(record)]);
   }

@@ -9,7 +9,11 @@
  */
 import { decode, encode } from "cborg";
 import { familyNamespace, sha512Hex } from "../../execution/address.js";
-import { InvalidTransaction, type TransactionFamily, type TransactionRequest } from "../../execution/family.js";
+import {
+  InvalidTransaction,
+  type TransactionFamily,
+  type TransactionRequest,
+} from "../../execution/family.js";
 
 export const INTKEY_FAMILY = "intkey";
 export const INTKEY_VERSION = "1.0";
@@ -58,10 +62,19 @@ export function decodeIntkeyPayload(bytes: Uint8Array): IntkeyPayload {
     throw new InvalidTransaction(`Verb must be set, inc, dec, not ${String(verb)}`);
   }
   if (typeof name !== "string" || name.length > INTKEY_MAX_NAME_LENGTH) {
-    throw new InvalidTransaction(`Name must be a string of no more than ${INTKEY_MAX_NAME_LENGTH} characters`);
+    throw new InvalidTransaction(
+      `Name must be a string of no more than ${INTKEY_MAX_NAME_LENGTH} characters`,
+    );
   }
-  if (typeof value !== "number" || !Number.isInteger(value) || value < INTKEY_MIN_VALUE || value > INTKEY_MAX_VALUE) {
-    throw new InvalidTransaction(`Value must be an integer no less than ${INTKEY_MIN_VALUE} and no greater than ${INTKEY_MAX_VALUE}`);
+  if (
+    typeof value !== "number" ||
+    !Number.isInteger(value) ||
+    value < INTKEY_MIN_VALUE ||
+    value > INTKEY_MAX_VALUE
+  ) {
+    throw new InvalidTransaction(
+      `Value must be an integer no less than ${INTKEY_MIN_VALUE} and no greater than ${INTKEY_MAX_VALUE}`,
+    );
   }
   return { verb, name, value };
 }
@@ -99,16 +112,24 @@ export const intkeyFamily: TransactionFamily = {
 
     let next: number;
     if (verb === "set") {
-      if (current !== undefined) throw new InvalidTransaction(`Verb is 'set', but already exists: Name: ${name}, Value ${current}`);
+      if (current !== undefined)
+        throw new InvalidTransaction(
+          `Verb is 'set', but already exists: Name: ${name}, Value ${current}`,
+        );
       next = value;
     } else {
-      if (current === undefined) throw new InvalidTransaction(`Verb is '${verb}' but Name does not exist: Name: ${name}`);
+      if (current === undefined)
+        throw new InvalidTransaction(`Verb is '${verb}' but Name does not exist: Name: ${name}`);
       next = verb === "inc" ? current + value : current - value;
       if (next > INTKEY_MAX_VALUE) {
-        throw new InvalidTransaction(`Verb is 'inc', but result would be greater than ${INTKEY_MAX_VALUE}`);
+        throw new InvalidTransaction(
+          `Verb is 'inc', but result would be greater than ${INTKEY_MAX_VALUE}`,
+        );
       }
       if (next < INTKEY_MIN_VALUE) {
-        throw new InvalidTransaction(`Verb is 'dec', but result would be less than ${INTKEY_MIN_VALUE}`);
+        throw new InvalidTransaction(
+          `Verb is 'dec', but result would be less than ${INTKEY_MIN_VALUE}`,
+        );
       }
     }
     values.set(name, next);

@@ -37,7 +37,11 @@ export function parseFamilyPolicy(value: string): FamilyPolicy | undefined {
       .split(",")
       .map((r) => r.trim())
       .filter((r) => r.length > 0);
-    if (roles.length === 0 || !roles.every((r): r is Role => (ROLES as readonly string[]).includes(r))) return undefined;
+    if (
+      roles.length === 0 ||
+      !roles.every((r): r is Role => (ROLES as readonly string[]).includes(r))
+    )
+      return undefined;
     return { kind: "roles", roles };
   }
   return undefined;
@@ -50,12 +54,26 @@ const VALIDATORS: readonly { pattern: RegExp; check: (value: string) => string |
   {
     pattern: /^govchain\.family\.[a-z0-9_-]{1,64}\.policy$/,
     check: (v) =>
-      parseFamilyPolicy(v) ? undefined : `must be "any", "registered" or "roles:<role>,..." with roles from ${ROLES.join(", ")}`,
+      parseFamilyPolicy(v)
+        ? undefined
+        : `must be "any", "registered" or "roles:<role>,..." with roles from ${ROLES.join(", ")}`,
   },
-  { pattern: /^govchain\.block\.max_batches$/, check: (v) => (POSITIVE_INT.test(v) ? undefined : "must be a positive integer") },
-  { pattern: /^govchain\.block\.max_transactions$/, check: (v) => (POSITIVE_INT.test(v) ? undefined : "must be a positive integer") },
-  { pattern: /^govchain\.block\.max_bytes$/, check: (v) => (POSITIVE_INT.test(v) ? undefined : "must be a positive integer") },
-  { pattern: /^govchain\.chain\.name$/, check: (v) => (v.length > 0 && v.length <= 200 ? undefined : "must be 1-200 characters") },
+  {
+    pattern: /^govchain\.block\.max_batches$/,
+    check: (v) => (POSITIVE_INT.test(v) ? undefined : "must be a positive integer"),
+  },
+  {
+    pattern: /^govchain\.block\.max_transactions$/,
+    check: (v) => (POSITIVE_INT.test(v) ? undefined : "must be a positive integer"),
+  },
+  {
+    pattern: /^govchain\.block\.max_bytes$/,
+    check: (v) => (POSITIVE_INT.test(v) ? undefined : "must be a positive integer"),
+  },
+  {
+    pattern: /^govchain\.chain\.name$/,
+    check: (v) => (v.length > 0 && v.length <= 200 ? undefined : "must be 1-200 characters"),
+  },
 ];
 
 /** A problem with a `govchain.` setting value, or undefined when valid (or not a govchain key). */

@@ -12,7 +12,11 @@
  * key; missing parts are empty) the first 16 hex chars of SHA-256(part).
  */
 import { createHash } from "node:crypto";
-import { InvalidTransaction, type TransactionContext, type TransactionFamily } from "../../execution/family.js";
+import {
+  InvalidTransaction,
+  type TransactionContext,
+  type TransactionFamily,
+} from "../../execution/family.js";
 import {
   decodeSetting,
   decodeSettingCandidates,
@@ -34,7 +38,8 @@ export const APPROVAL_THRESHOLD_SETTING = "sawtooth.settings.vote.approval_thres
 export const PROPOSALS_SETTING = "sawtooth.settings.vote.proposals";
 
 const MAX_KEY_PARTS = 4;
-const shortHash = (part: string): string => createHash("sha256").update(part, "utf8").digest("hex").slice(0, 16);
+const shortHash = (part: string): string =>
+  createHash("sha256").update(part, "utf8").digest("hex").slice(0, 16);
 const EMPTY_PART = shortHash("");
 
 /** The state address of a setting key. */
@@ -84,8 +89,15 @@ async function getCandidates(context: TransactionContext): Promise<SettingCandid
   return decodeSettingCandidates(new Uint8Array(Buffer.from(value, "base64")));
 }
 
-async function saveCandidates(context: TransactionContext, candidates: SettingCandidates): Promise<void> {
-  await setValue(context, PROPOSALS_SETTING, Buffer.from(encodeSettingCandidates(candidates)).toString("base64"));
+async function saveCandidates(
+  context: TransactionContext,
+  candidates: SettingCandidates,
+): Promise<void> {
+  await setValue(
+    context,
+    PROPOSALS_SETTING,
+    Buffer.from(encodeSettingCandidates(candidates)).toString("base64"),
+  );
 }
 
 async function approvalThreshold(context: TransactionContext): Promise<number> {
@@ -105,14 +117,18 @@ function validateSetting(authKeys: readonly string[], setting: string, value: st
     throw new InvalidTransaction("authorized_keys must not be empty.");
   }
   if (setting === APPROVAL_THRESHOLD_SETTING) {
-    if (!/^\s*[+-]?\d+\s*$/.test(value)) throw new InvalidTransaction("approval_threshold must be an integer");
+    if (!/^\s*[+-]?\d+\s*$/.test(value))
+      throw new InvalidTransaction("approval_threshold must be an integer");
     const threshold = Number.parseInt(value, 10);
     if (threshold > authKeys.length) {
-      throw new InvalidTransaction("approval_threshold must be less than or equal to number of authorized_keys");
+      throw new InvalidTransaction(
+        "approval_threshold must be less than or equal to number of authorized_keys",
+      );
     }
     if (threshold < 1) throw new InvalidTransaction("approval_threshold must be at least 1");
   }
-  if (setting === PROPOSALS_SETTING) throw new InvalidTransaction(`Setting ${PROPOSALS_SETTING} is read-only`);
+  if (setting === PROPOSALS_SETTING)
+    throw new InvalidTransaction(`Setting ${PROPOSALS_SETTING} is read-only`);
   const problem = validateGovchainSetting(setting, value);
   if (problem !== undefined) throw new InvalidTransaction(`${setting}: ${problem}`);
 }
@@ -133,7 +149,9 @@ export const settingsFamily: TransactionFamily = {
       if (payload.action === "PROPOSE") decodeSettingProposal(payload.data);
       else decodeSettingVote(payload.data);
     } catch (err) {
-      throw new InvalidTransaction(`sawtooth_settings: payload does not decode: ${(err as Error).message}`);
+      throw new InvalidTransaction(
+        `sawtooth_settings: payload does not decode: ${(err as Error).message}`,
+      );
     }
   },
 
@@ -165,7 +183,11 @@ export const settingsFamily: TransactionFamily = {
         if (candidates.some((c) => c.proposalId === proposalId)) {
           throw new InvalidTransaction(`Duplicate proposal for ${proposal.setting}`);
         }
-        const candidate: SettingCandidate = { proposalId, proposal, votes: [{ publicKey: signer, vote: "ACCEPT" }] };
+        const candidate: SettingCandidate = {
+          proposalId,
+          proposal,
+          votes: [{ publicKey: signer, vote: "ACCEPT" }],
+        };
         await saveCandidates(context, { candidates: [...candidates, candidate] });
         context.addEvent("settings/proposal", [
           ["proposal_id", proposalId],
@@ -186,8 +208,10 @@ export const settingsFamily: TransactionFamily = {
     const { candidates } = await getCandidates(context);
     const index = candidates.findIndex((c) => c.proposalId === vote.proposalId);
     const candidate = candidates[index];
-    if (candidate === undefined) throw new InvalidTransaction(`Proposal ${vote.proposalId} does not exist.`);
-    if (candidate.votes.some((v) => v.publicKey === signer)) throw new InvalidTransaction(`${signer} has already voted`);
+    if (candidate === undefined)
+      throw new InvalidTransaction(`Proposal ${vote.proposalId} does not exist.`);
+    if (candidate.votes.some((v) => v.publicKey === signer))
+      throw new InvalidTransaction(`${signer} has already voted`);
     const votes = [...candidate.votes, { publicKey: signer, vote: vote.vote }];
     const accepted = votes.filter((v) => v.vote === "ACCEPT").length;
     const rejected = votes.filter((v) => v.vote === "REJECT").length;
@@ -209,7 +233,9 @@ export const settingsFamily: TransactionFamily = {
 };
 
 /** State entries that seed settings at genesis (validated like proposals). */
-export function settingsGenesisEntries(settings: Readonly<Record<string, string>>): [string, Uint8Array][] {
+export function settingsGenesisEntries(
+  settings: Readonly<Record<string, string>>,
+): [string, Uint8Array][] {
   const byAddress = new Map<string, { key: string; value: string }[]>();
   const authKeys = splitList(settings[AUTHORIZED_KEYS_SETTING]);
   for (const key of Object.keys(settings).sort()) {
@@ -221,7 +247,10 @@ export function settingsGenesisEntries(settings: Readonly<Record<string, string>
     list.push({ key, value });
     byAddress.set(address, list);
   }
-  return [...byAddress.entries()].map(([address, entries]) => [address, encodeSetting({ entries })]);
+  return [...byAddress.entries()].map(([address, entries]) => [
+    address,
+    encodeSetting({ entries }),
+  ]);
 }
 
 /** Decodes a stored Setting into key/value pairs (for the CLI and API). */
