@@ -170,7 +170,7 @@ export function identityAddresses(payload: IdentityPayload): string[] {
 }
 
 const hasRole = (identity: SignerIdentity | undefined, wanted: Role): boolean =>
-  identity?.active && identity.roles.includes(wanted);
+  identity?.active === true && identity.roles.includes(wanted);
 
 function dedupe(roles: readonly Role[]): Role[] {
   return ROLES.filter((r) => roles.includes(r));
