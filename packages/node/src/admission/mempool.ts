@@ -54,13 +54,21 @@ export interface Mempool {
   add(batches: readonly ParsedBatch[]): void;
   /** The oldest available batches within `limits`, marked in flight. */
   take(limits: SelectionLimits): ParsedBatch[];
+  /**
+   * Marks the held batches among `batchIds` in flight (a replica validating another node's
+   * block), so this node does not propose them itself meanwhile.
+   */
+  claim(batchIds: readonly string[]): void;
   /** Returns in-flight batches to the available queue, keeping their original order. */
   release(batchIds: readonly string[]): void;
   /** Drops batches for good (committed or invalid). */
   remove(batchIds: readonly string[]): void;
   /** Seconds a client should wait before retrying when the queue is full. */
   retryAfterSeconds(): number;
-  /** Calls `listener` whenever batches become available; returns an unsubscribe function. */
+  /**
+   * Calls `listener` whenever the set of available batches may have changed (batches added,
+   * released or removed); returns an unsubscribe function.
+   */
   onAvailable(listener: () => void): () => void;
 }
 
@@ -167,6 +175,16 @@ export function createMempool(options: MempoolOptions): Mempool {
       return out;
     },
 
+    claim(batchIds) {
+      for (const id of batchIds) {
+        const entry = entries.get(id);
+        if (entry && !entry.inFlight) {
+          entry.inFlight = true;
+          inFlight++;
+        }
+      }
+    },
+
     release(batchIds) {
       let changed = false;
       for (const id of batchIds) {
@@ -195,6 +213,7 @@ export function createMempool(options: MempoolOptions): Mempool {
         removed++;
       }
       if (removed > 0) {
+        notify(); // waiters on "is there work" learn when there is less
         const now = clock.monotonic();
         const seconds = Math.max((now - lastDrainAt) / 1000, 0.001);
         lastDrainAt = now;

@@ -46,7 +46,7 @@ export function createDevmodeEngine(options: DevmodeOptions): ConsensusEngine {
   };
 
   const onAvailable = (): void => {
-    if (!running || building) return;
+    if (!running || building || pending.available === 0) return;
     if (pending.available >= limits.maxBatches) {
       timer?.cancel();
       timer = undefined;

@@ -338,7 +338,9 @@ function commitEvent(): CommitEvent {
     },
     batchIds: ["d".repeat(128)],
     receipts: [receipt],
-    invalid: [{ batchId: "e".repeat(128), rejectedAtMs: 1_700_000_000_123, invalidTransactions: [] }],
+    invalid: [
+      { batchId: "e".repeat(128), rejectedAtMs: 1_700_000_000_123, invalidTransactions: [] },
+    ],
   };
 }
 

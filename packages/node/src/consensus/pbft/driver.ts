@@ -264,8 +264,9 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
       });
       running = true;
       schedule(machine.start());
+      // Deferred: the host notifies from inside its own calls, which must not re-enter the machine.
       unsubscribe = host.onPendingWork(() =>
-        enqueue({ kind: "pending-work", pending: host.hasPendingWork() }),
+        queueMicrotask(() => enqueue({ kind: "pending-work", pending: host.hasPendingWork() })),
       );
       enqueue({ kind: "pending-work", pending: host.hasPendingWork() });
     },

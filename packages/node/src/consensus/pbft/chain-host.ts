@@ -1,0 +1,349 @@
+/**
+ * The PBFT host of a real node: PBFT's requests carried out on the chain controller.
+ *
+ * A proposal's payload is the block header (bytes and signature) and its batch ids — not the
+ * batches, which every validator already received by gossip before ordering, so the primary's
+ * bandwidth is not the bottleneck. A replica rebuilds the block from its mempool, fetching any
+ * batch it lacks from peers, and executes it on its parent (the committed head or a candidate it
+ * validated before) — execute-before-vote, so the header's state root is checked before the
+ * replica prepares. Decided blocks are committed with their commit certificate. A node that
+ * fell behind fetches committed blocks with certificates from peers, checks each certificate
+ * against the validator set, re-executes and commits them.
+ */
+import { decode, encode } from "cborg";
+import type { Mempool, SelectionLimits } from "../../admission/mempool.js";
+import type { Candidate, Chain, ParentRef } from "../../chain/chain.js";
+import type { Clock } from "../../common/clock.js";
+import { errorMessage, GovchainError, isGovchainError } from "../../common/errors.js";
+import type { Logger } from "../../common/logger.js";
+import type { CryptoSuite } from "../../crypto/interface.js";
+import {
+  decodeBlock,
+  decodeBlockHeader,
+  parseBatch,
+  parseBlock,
+  verifyBatchSignatures,
+} from "../../wire/index.js";
+import type { Batch, Block, ParsedBatch } from "../../wire/types.js";
+import type { PbftHost } from "./driver.js";
+import type { CommittedHead } from "./machine.js";
+import {
+  type CommitCertificate,
+  checkCertificate,
+  decodeCertificate,
+  encodeCertificate,
+  type Proposal,
+} from "./messages.js";
+
+/** Where a host fetches what it lacks: batches of a proposal, committed blocks when behind. */
+export interface PeerFetcher {
+  /** Batches by id from peers (`preferred` first); those found. */
+  fetchBatches(ids: readonly string[], preferred?: string): Promise<Batch[]>;
+  /** Committed blocks above `height` (encoded Block protobufs) with their certificates. */
+  fetchBlocks(
+    height: bigint,
+    limit: number,
+  ): Promise<{ readonly block: Uint8Array; readonly certificate: Uint8Array }[]>;
+}
+
+/** Options of `createPbftChainHost`. */
+export interface PbftChainHostOptions {
+  readonly chainId: string;
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly suite: CryptoSuite;
+  /** Validator id → public key (hex): who may sign blocks and certificates. */
+  readonly validators: ReadonlyMap<string, string>;
+  readonly quorum: number;
+  readonly fetcher: PeerFetcher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly limits: SelectionLimits;
+}
+
+/** The payload of a PBFT proposal: `[header bytes, header signature, batch ids]`. */
+export function encodeProposalPayload(block: Block): Uint8Array {
+  return encode([block.header, block.headerSignature, block.batches.map((b) => b.headerSignature)]);
+}
+
+/** The three parts of a proposal payload; throws `INVALID_PROPOSAL`. */
+export function decodeProposalPayload(payload: Uint8Array): {
+  header: Uint8Array;
+  headerSignature: string;
+  batchIds: string[];
+} {
+  try {
+    const [header, headerSignature, batchIds] = decode(payload) as [unknown, unknown, unknown];
+    if (
+      !(header instanceof Uint8Array) ||
+      typeof headerSignature !== "string" ||
+      !Array.isArray(batchIds)
+    )
+      throw new Error("shape");
+    if (!batchIds.every((id): id is string => typeof id === "string")) throw new Error("batch ids");
+    return { header, headerSignature, batchIds };
+  } catch (err) {
+    throw new GovchainError("INVALID_PROPOSAL", `malformed proposal payload: ${errorMessage(err)}`);
+  }
+}
+
+/** The PBFT-specific part of a block's consensus fields: the chain and the view it was proposed in. */
+export function encodePbftBlockData(chainId: string, view: number): Uint8Array {
+  return encode([chainId, view]);
+}
+
+/** Creates the host. */
+export function createPbftChainHost(
+  options: PbftChainHostOptions,
+): PbftHost & { candidateCount(): number } {
+  const { chain, mempool, suite, fetcher, logger } = options;
+  const candidates = new Map<string, Candidate>();
+  const idOfKey = new Map([...options.validators].map(([id, key]) => [key, id]));
+  let serial: Promise<unknown> = Promise.resolve();
+
+  /** Chain work happens one call at a time, in the order PBFT asked for it. */
+  const serialised = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = serial.then(work, work);
+    serial = next.catch(() => undefined);
+    return next;
+  };
+
+  const refOf = (candidate: Candidate): ParentRef => ({
+    id: candidate.id,
+    height: candidate.header.blockNum,
+    stateRoot: candidate.executed.stateRoot,
+    timestampMs: candidate.executed.timestampMs,
+  });
+
+  const parentRef = (parentId: string): ParentRef | undefined => {
+    const head = chain.head();
+    if (head.id === parentId)
+      return {
+        id: head.id,
+        height: head.height,
+        stateRoot: head.stateRoot,
+        timestampMs: head.timestampMs,
+      };
+    const candidate = candidates.get(parentId);
+    return candidate ? refOf(candidate) : undefined;
+  };
+
+  const headOf = (): CommittedHead => {
+    const head = chain.head();
+    return { seq: Number(head.height), blockId: head.id, stateRoot: head.stateRoot };
+  };
+
+  /** Drops candidates that can no longer commit because the head moved past them. */
+  const pruneBelowHead = (): void => {
+    const height = chain.head().height;
+    for (const [id, candidate] of candidates) {
+      if (candidate.header.blockNum <= height) {
+        candidates.delete(id);
+        if (id !== chain.head().id) chain.abandon(candidate);
+      }
+    }
+  };
+
+  const certificateProblem = (
+    certificate: CommitCertificate,
+    seq: number,
+    blockId: string,
+  ): string | undefined =>
+    checkCertificate(
+      certificate,
+      { seq, blockId },
+      {
+        chainId: options.chainId,
+        validators: [...options.validators.keys()],
+        quorum: options.quorum,
+        verify: (sender, data, signature) => {
+          const key = options.validators.get(sender);
+          return key !== undefined && suite.verify(Buffer.from(key, "hex"), data, signature);
+        },
+      },
+    );
+
+  /** The batches of a proposal, from the mempool or from peers; undefined when some are missing. */
+  const gatherBatches = async (
+    batchIds: readonly string[],
+    proposer: string | undefined,
+  ): Promise<ParsedBatch[] | undefined> => {
+    const found = new Map<string, ParsedBatch>();
+    const missing: string[] = [];
+    for (const id of batchIds) {
+      const batch = mempool.get(id);
+      if (batch) found.set(id, batch);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      for (const raw of await fetcher.fetchBatches(missing, proposer)) {
+        if (!missing.includes(raw.headerSignature) || found.has(raw.headerSignature)) continue;
+        try {
+          // Fetched batches come from peers: full structure and signature checks.
+          const parsed = parseBatch(raw, { suite });
+          verifyBatchSignatures(parsed, suite);
+          found.set(parsed.id, parsed);
+        } catch (err) {
+          logger.warn("peer sent a bad batch", {
+            batchId: raw.headerSignature.slice(0, 16),
+            error: errorMessage(err),
+          });
+        }
+      }
+    }
+    const batches: ParsedBatch[] = [];
+    for (const id of batchIds) {
+      const batch = found.get(id);
+      if (!batch) return undefined;
+      batches.push(batch);
+    }
+    return batches;
+  };
+
+  return {
+    candidateCount: () => candidates.size,
+
+    head: headOf,
+
+    build(view, _seq, parentId) {
+      return serialised(async () => {
+        const parent = parentRef(parentId);
+        if (!parent) return undefined;
+        const candidate = await chain.propose({
+          parent,
+          timestampMs: options.clock.now(),
+          engine: "pbft",
+          engineData: encodePbftBlockData(options.chainId, view),
+          limits: options.limits,
+        });
+        if (!candidate) return undefined;
+        candidates.set(candidate.id, candidate);
+        return {
+          blockId: candidate.id,
+          parentId: candidate.header.previousBlockId,
+          payload: encodeProposalPayload(candidate.block),
+        };
+      });
+    },
+
+    validate(_view, seq, proposal) {
+      return serialised(async () => {
+        if (candidates.has(proposal.blockId)) return { valid: true };
+        try {
+          const { header, headerSignature, batchIds } = decodeProposalPayload(proposal.payload);
+          if (headerSignature !== proposal.blockId)
+            return { valid: false, reason: "payload is for another block" };
+          const decoded = decodeBlockHeader(header);
+          if (decoded.blockNum !== BigInt(seq))
+            return { valid: false, reason: `block height ${decoded.blockNum} is not ${seq}` };
+          if (decoded.previousBlockId !== proposal.parentId)
+            return { valid: false, reason: "parent does not match the proposal" };
+          if (!idOfKey.has(decoded.signerPublicKey))
+            return { valid: false, reason: "the block is not signed by a validator" };
+          const parent = parentRef(proposal.parentId);
+          if (!parent) return { valid: false, reason: "unknown parent block" };
+          const batches = await gatherBatches(batchIds, idOfKey.get(decoded.signerPublicKey));
+          if (!batches)
+            throw new GovchainError(
+              "BATCHES_UNAVAILABLE",
+              "some batches of the proposal could not be fetched",
+            );
+          const parsed = parseBlock(
+            { header, headerSignature, batches: batches.map((b) => b.raw) },
+            { suite, verifySignatures: false },
+          );
+          mempool.claim(batchIds);
+          const candidate = await chain.validate(parsed, parent);
+          candidates.set(candidate.id, candidate);
+          return { valid: true };
+        } catch (err) {
+          if (
+            isGovchainError(err, "BLOCK_INVALID") ||
+            isGovchainError(err, "INVALID_PROPOSAL") ||
+            (isGovchainError(err) && err.code.startsWith("INVALID_"))
+          ) {
+            return { valid: false, reason: errorMessage(err) };
+          }
+          // Not a verdict on the block (batches unavailable, internal error): no answer, so
+          // PBFT neither prepares nor condemns the primary; its timers decide.
+          throw err;
+        }
+      });
+    },
+
+    commit(seq, proposal, certificate) {
+      return serialised(async () => {
+        const head = chain.head();
+        if (Number(head.height) >= seq) return headOf(); // already committed (catch-up was faster)
+        const candidate = candidates.get(proposal.blockId);
+        if (!candidate)
+          throw new GovchainError(
+            "CANDIDATE_MISSING",
+            `decided block ${proposal.blockId.slice(0, 16)} was not validated here`,
+          );
+        await chain.commit(candidate, { certificate: encodeCertificate(certificate) });
+        candidates.delete(candidate.id);
+        pruneBelowHead();
+        return headOf();
+      });
+    },
+
+    discard(keep) {
+      const kept = new Set(keep);
+      for (const [id, candidate] of candidates) {
+        if (kept.has(id)) continue;
+        candidates.delete(id);
+        chain.abandon(candidate);
+      }
+    },
+
+    catchUp(seq) {
+      return serialised(async () => {
+        while (Number(chain.head().height) < seq) {
+          const head = chain.head();
+          const fetched = await fetcher.fetchBlocks(head.height, 64);
+          if (fetched.length === 0) break;
+          let progressed = false;
+          for (const { block: bytes, certificate: certBytes } of fetched) {
+            const current = chain.head();
+            const raw = decodeBlock(bytes);
+            const header = decodeBlockHeader(raw.header);
+            if (header.blockNum !== current.height + 1n || header.previousBlockId !== current.id)
+              continue;
+            const certificate = decodeCertificate(certBytes);
+            const problem = certificateProblem(
+              certificate,
+              Number(header.blockNum),
+              raw.headerSignature,
+            );
+            if (problem) {
+              logger.warn("peer sent a block with a bad certificate", {
+                height: String(header.blockNum),
+                problem,
+              });
+              break;
+            }
+            // A quorum certified it, so its batches were checked by honest validators; the
+            // block is still re-executed here and its state root compared.
+            const parsed = parseBlock(raw, { suite, verifySignatures: false });
+            const candidate = await chain.validate(parsed);
+            await chain.commit(candidate, { certificate: certBytes });
+            progressed = true;
+          }
+          if (!progressed) break;
+          pruneBelowHead();
+        }
+        return headOf();
+      });
+    },
+
+    hasPendingWork: () => mempool.available > 0,
+
+    onPendingWork: (listener) => mempool.onAvailable(listener),
+  };
+}
+
+/** Public keys of the validators that signed a certificate (for status pages). */
+export function certificateSigners(bytes: Uint8Array): string[] {
+  return decodeCertificate(bytes).signatures.map((s) => s.validator);
+}
