@@ -16,6 +16,8 @@ import { GovchainError } from "./common/errors.js";
 import { type Logger, silentLogger } from "./common/logger.js";
 import { createDevmodeEngine } from "./consensus/devmode.js";
 import type { ConsensusEngine, ConsensusStatus } from "./consensus/interface.js";
+import { createPbftConfig } from "./consensus/pbft/config.js";
+import { createPbftEngine, type PbftEngine } from "./consensus/pbft/engine.js";
 import { getSuite } from "./crypto/index.js";
 import type { CryptoSuite, PrivateKey, Signer } from "./crypto/interface.js";
 import { createExecutor } from "./execution/executor.js";
@@ -24,6 +26,8 @@ import { builtinFamilies, createChainServices } from "./families/index.js";
 import { type GenesisConfig, genesisBlock } from "./genesis/genesis.js";
 import { type BlockStore, createBlockStore } from "./ledger/block-store.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/metrics.js";
+import { createTlsTransport, type PeerStatus, type TlsTransport } from "./network/index.js";
+import { createPeerServices, type PeerServices } from "./p2p/peer-services.js";
 import { createStateTree } from "./state/index.js";
 import type { StateTree } from "./state/interface.js";
 import { createLevelStore } from "./storage/index.js";
@@ -68,6 +72,11 @@ export interface NodeOptions {
   };
   /** Overrides of the wire limits applied at admission. */
   readonly wireLimits?: Partial<WireLimits>;
+  /**
+   * Where the validator transport listens (PBFT networks); default the host and port of this
+   * node's endpoint in genesis. Port 0 asks the OS (tests).
+   */
+  readonly p2p?: { readonly host: string; readonly port: number };
 }
 
 /** What `/v1/status` reports. */
@@ -82,7 +91,7 @@ export interface NodeStatus {
   readonly view: number;
   readonly primary: string | undefined;
   readonly validators: readonly string[];
-  readonly peers: readonly unknown[];
+  readonly peers: readonly PeerStatus[];
   readonly consensus: ConsensusStatus;
   readonly mempool: { readonly batches: number; readonly bytes: number };
 }
@@ -104,6 +113,8 @@ export interface GovchainNode {
   readonly metrics: NodeMetrics;
   /** The API's listening URL once started (undefined when disabled). */
   readonly apiUrl: string | undefined;
+  /** The validator transport's `host:port` once started (PBFT networks). */
+  readonly p2pEndpoint: string | undefined;
   status(): NodeStatus;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -158,18 +169,110 @@ export function createNode(options: NodeOptions): GovchainNode {
     maxBytes: options.block?.maxBytes ?? 8 * 1024 * 1024,
   };
 
-  if (!genesis.validators.some((v) => v.publicKey === signer.publicKeyHex)) {
-    logger.warn("this node's key is not a genesis validator", { publicKey: signer.publicKeyHex });
+  const self = genesis.validators.find((v) => v.id === nodeId);
+  if (self && self.publicKey !== signer.publicKeyHex) {
+    throw new GovchainError(
+      "KEY_MISMATCH",
+      `node ${nodeId} is a genesis validator with key ${self.publicKey.slice(0, 16)}…, but its key file holds ${signer.publicKeyHex.slice(0, 16)}…`,
+    );
   }
-  const consensus = createDevmodeEngine({
-    chain,
-    pending: mempool,
-    clock,
-    logger: logger.child("consensus"),
-    nodeId,
-    limits: blockLimits,
-    ...(options.block?.maxWaitMs !== undefined ? { maxWaitMs: options.block.maxWaitMs } : {}),
-  });
+  if (!self) logger.warn("this node is not a genesis validator: it will not vote", { nodeId });
+
+  let transport: TlsTransport | undefined;
+  let peerServices: PeerServices | undefined;
+  let pbft: PbftEngine | undefined;
+  let consensus: ConsensusEngine;
+  if (genesis.consensus.engine === "pbft") {
+    const params = genesis.consensus as Record<string, unknown>;
+    const num = (key: string): number | undefined =>
+      typeof params[key] === "number" ? (params[key] as number) : undefined;
+    const config = createPbftConfig({
+      chainId: genesis.chainId,
+      validators: genesis.validators.map((v) => ({ id: v.id, publicKey: v.publicKey })),
+      ...optional("checkpointInterval", num("checkpointInterval")),
+      ...optional("window", num("window")),
+      ...optional("maxInFlight", num("maxInFlight")),
+      ...optional("viewChangeTimeoutMs", num("viewChangeTimeoutMs")),
+      ...optional("maxViewChangeTimeoutMs", num("maxViewChangeTimeoutMs")),
+      ...optional("retransmitMs", num("retransmitMs")),
+    });
+    const listen = options.p2p ?? endpointOf(self?.endpoint);
+    transport = createTlsTransport({
+      localId: nodeId,
+      chainId: genesis.chainId,
+      suite,
+      signer,
+      listen: listen ?? { host: "127.0.0.1", port: 0 },
+      peers: genesis.validators
+        .filter((v) => v.id !== nodeId)
+        .map((v) => ({
+          id: v.id,
+          publicKey: v.publicKey,
+          ...(v.endpoint ? { endpoint: v.endpoint } : {}),
+        })),
+      clock,
+      logger: logger.child("network"),
+    });
+    peerServices = createPeerServices({
+      transport,
+      suite,
+      limits: wireLimits,
+      admission,
+      mempool,
+      blocks,
+      clock,
+      logger: logger.child("p2p"),
+      onPbftFrame: (peer, frame) => pbft?.receive(peer, frame),
+    });
+    const services = peerServices;
+    // Built at start, once the genesis block (its state root) is known.
+    consensus = {
+      name: "pbft",
+      start: async () => {
+        const genesisBlockRef = await blocks.getBlockByHeight(0n);
+        pbft = createPbftEngine({
+          config,
+          self: nodeId,
+          genesis: {
+            seq: 0,
+            blockId: genesisBlockRef?.id ?? "",
+            stateRoot: genesisBlockRef?.header.stateRootHash ?? "",
+          },
+          chain,
+          mempool,
+          suite,
+          signer,
+          store,
+          link: services.pbftLink,
+          fetcher: services,
+          clock,
+          logger: logger.child("consensus"),
+          limits: blockLimits,
+        });
+        await pbft.start();
+      },
+      stop: async () => {
+        await pbft?.stop();
+      },
+      status: () =>
+        pbft?.status() ?? {
+          engine: "pbft",
+          view: 0,
+          primary: config.validators[0]?.id,
+          validators: config.validators.map((v) => v.id),
+        },
+    };
+  } else {
+    consensus = createDevmodeEngine({
+      chain,
+      pending: mempool,
+      clock,
+      logger: logger.child("consensus"),
+      nodeId,
+      limits: blockLimits,
+      ...(options.block?.maxWaitMs !== undefined ? { maxWaitMs: options.block.maxWaitMs } : {}),
+    });
+  }
 
   let api: ApiServer | undefined;
   let apiUrl: string | undefined;
@@ -193,6 +296,9 @@ export function createNode(options: NodeOptions): GovchainNode {
     get apiUrl() {
       return apiUrl;
     },
+    get p2pEndpoint() {
+      return transport?.listenEndpoint;
+    },
 
     status(): NodeStatus {
       const head = blocks.head();
@@ -208,7 +314,7 @@ export function createNode(options: NodeOptions): GovchainNode {
         view: consensusStatus.view,
         primary: consensusStatus.primary,
         validators: consensusStatus.validators,
-        peers: [],
+        peers: transport?.peers() ?? [],
         consensus: consensusStatus,
         mempool: { batches: mempool.size, bytes: mempool.bytes },
       };
@@ -220,6 +326,8 @@ export function createNode(options: NodeOptions): GovchainNode {
       await store.open();
       await blocks.open();
       await ensureGenesis();
+      await transport?.start();
+      peerServices?.start();
       await consensus.start();
       const apiOptions = options.api ?? { host: "127.0.0.1", port: 8008 };
       if (apiOptions !== false) {
@@ -246,6 +354,8 @@ export function createNode(options: NodeOptions): GovchainNode {
       stopping ??= (async () => {
         await api?.close();
         await consensus.stop();
+        peerServices?.stop();
+        await transport?.stop();
         await store.close();
         logger.info("node stopped", { nodeId });
       })();
@@ -307,4 +417,18 @@ function instrumentChain(chain: Chain, metrics: NodeMetrics, clock: Clock): Chai
       return head;
     },
   };
+}
+
+/** `{ [key]: value }` when the value is defined, else `{}` (exact optional properties). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
+}
+
+/** Host and port of a `host:port` endpoint from genesis; undefined when absent. */
+function endpointOf(endpoint: string | undefined): { host: string; port: number } | undefined {
+  if (!endpoint) return undefined;
+  const at = endpoint.lastIndexOf(":");
+  const host = endpoint.slice(0, at).replace(/^\[|\]$/g, "");
+  const port = Number(endpoint.slice(at + 1));
+  return Number.isInteger(port) ? { host, port } : undefined;
 }

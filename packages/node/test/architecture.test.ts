@@ -41,6 +41,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     "metrics",
     "node",
   ],
+  network: ["common", "crypto"],
+  p2p: ["common", "crypto", "wire", "network", "admission", "ledger", "consensus"],
   cli: ["*"],
   bench: ["*"],
 };
@@ -58,7 +60,13 @@ const IO_MODULES = [
 ];
 
 /** Factories of concrete implementations that only the composition root may call. */
-const CONCRETE_FACTORIES = ["createLevelStore", "createDevmodeEngine", "createPinoLogger"];
+const CONCRETE_FACTORIES = [
+  "createLevelStore",
+  "createDevmodeEngine",
+  "createPinoLogger",
+  "createTlsTransport",
+  "createPbftEngine",
+];
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];

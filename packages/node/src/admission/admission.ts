@@ -39,10 +39,14 @@ export interface Admitted {
 
 /** Checks and queues submissions. */
 export interface Admission {
-  /** Decodes, validates and queues an encoded BatchList. Throws `AdmissionError`/`QueueFullError`. */
+  /** Decodes, validates and queues an encoded BatchList from a client. Throws `AdmissionError`/`QueueFullError`. */
   submit(bytes: Uint8Array): Promise<Admitted>;
-  /** Validates and queues already-decoded batches (e.g. gossiped by a peer). */
-  submitParsed(batches: readonly ParsedBatch[]): Promise<Admitted>;
+  /** Validates and queues already-decoded (and signature-checked) batches, e.g. gossiped by a peer. */
+  submitParsed(batches: readonly ParsedBatch[], source?: "client" | "peer"): Promise<Admitted>;
+  /** Calls `listener` with every accepted set of batches and where it came from. */
+  onAdmitted(
+    listener: (batches: readonly ParsedBatch[], source: "client" | "peer") => void,
+  ): () => void;
 }
 
 /** Creates the admission gate. */
@@ -127,11 +131,17 @@ export function createAdmission(options: AdmissionOptions): Admission {
     }
   };
 
-  const queue = async (batches: readonly ParsedBatch[]): Promise<Admitted> => {
+  const listeners = new Set<(batches: readonly ParsedBatch[], source: "client" | "peer") => void>();
+
+  const queue = async (
+    batches: readonly ParsedBatch[],
+    source: "client" | "peer",
+  ): Promise<Admitted> => {
     await checkBatches(batches);
     mempool.add(batches); // throws QueueFullError, or ALREADY_PENDING if a racing submit won
     if (batches.some((b) => b.raw.trace))
-      logger.info("batches admitted", { batchIds: batches.map((b) => b.id) });
+      logger.info("batches admitted", { batchIds: batches.map((b) => b.id), source });
+    for (const listener of [...listeners]) listener(batches, source);
     return { batchIds: batches.map((b) => b.id) };
   };
 
@@ -145,8 +155,12 @@ export function createAdmission(options: AdmissionOptions): Admission {
           throw new AdmissionError(err.code, err.message, err.context, { cause: err });
         throw err;
       }
-      return queue(batches);
+      return queue(batches, "client");
     },
-    submitParsed: queue,
+    submitParsed: (batches, source = "peer") => queue(batches, source),
+    onAdmitted(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
 }

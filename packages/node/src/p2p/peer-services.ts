@@ -1,0 +1,291 @@
+/**
+ * What validators exchange besides consensus votes, over one `Transport`:
+ *
+ * - batch gossip: batches a node admits from its clients go to every peer before they are
+ *   ordered, so proposals carry only batch ids (the primary's bandwidth is not the bottleneck);
+ * - batch fetch: a replica missing some batches of a proposal asks the proposer, then others;
+ * - block fetch: a node that fell behind asks peers for committed blocks with their commit
+ *   certificates (it verifies and re-executes them itself).
+ *
+ * Every frame starts with a kind byte; PBFT frames are handed to the engine untouched.
+ * Requests carry an id and time out; answers are bounded in size.
+ */
+import { decode, encode } from "cborg";
+import type { Admission } from "../admission/admission.js";
+import type { Mempool } from "../admission/mempool.js";
+import type { Clock, Timer } from "../common/clock.js";
+import { errorMessage, isGovchainError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
+import type { PeerFetcher } from "../consensus/pbft/chain-host.js";
+import type { PbftLink } from "../consensus/pbft/driver.js";
+import type { CryptoSuite } from "../crypto/interface.js";
+import type { BlockStore } from "../ledger/block-store.js";
+import type { Transport } from "../network/interface.js";
+import {
+  decodeBatchList,
+  encodeBatchList,
+  parseBatchList,
+  type WireLimits,
+} from "../wire/index.js";
+import type { Batch, ParsedBatch } from "../wire/types.js";
+
+/** The first byte of every frame. */
+export const FrameKind = {
+  PBFT: 1,
+  BATCHES: 2,
+  BATCH_REQUEST: 3,
+  BATCH_RESPONSE: 4,
+  BLOCK_REQUEST: 5,
+  BLOCK_RESPONSE: 6,
+} as const;
+
+/** Options of `createPeerServices`. */
+export interface PeerServicesOptions {
+  readonly transport: Transport;
+  readonly suite: CryptoSuite;
+  readonly limits: WireLimits;
+  readonly admission: Admission;
+  readonly mempool: Mempool;
+  readonly blocks: BlockStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Receives PBFT frames (without the kind byte). */
+  readonly onPbftFrame: (peer: string, frame: Uint8Array) => void;
+  /** How long to wait for a peer's answer; default 2,000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** Most blocks in one answer; default 64. */
+  readonly maxBlocksPerResponse?: number;
+}
+
+/** Peer services: gossip, fetches, and the PBFT link. */
+export interface PeerServices extends PeerFetcher {
+  readonly pbftLink: PbftLink;
+  start(): void;
+  stop(): void;
+}
+
+const withKind = (kind: number, payload: Uint8Array): Uint8Array => {
+  const frame = new Uint8Array(payload.length + 1);
+  frame[0] = kind;
+  frame.set(payload, 1);
+  return frame;
+};
+
+/** Creates the services; `start` subscribes to the transport. */
+export function createPeerServices(options: PeerServicesOptions): PeerServices {
+  const { transport, suite, admission, mempool, blocks, clock, logger } = options;
+  const timeoutMs = options.requestTimeoutMs ?? 2_000;
+  const maxBlocks = options.maxBlocksPerResponse ?? 64;
+  // Answers stay well under the frame limit.
+  const maxResponseBytes = Math.floor(transport.maxFrameBytes / 2);
+  let nextRequest = 1;
+  const pending = new Map<number, { resolve: (payload: unknown) => void; timer: Timer }>();
+  const unsubscribers: (() => void)[] = [];
+
+  const request = (peer: string, kind: number, body: unknown[]): Promise<unknown> => {
+    const id = nextRequest++;
+    return new Promise((resolve) => {
+      const timer = clock.setTimer(timeoutMs, () => {
+        pending.delete(id);
+        resolve(undefined);
+      });
+      pending.set(id, { resolve, timer });
+      if (!transport.send(peer, withKind(kind, encode([id, ...body])))) {
+        timer.cancel();
+        pending.delete(id);
+        resolve(undefined);
+      }
+    });
+  };
+
+  const answer = (payload: Uint8Array): void => {
+    let id: unknown;
+    let body: unknown;
+    try {
+      [id, body] = decode(payload) as [unknown, unknown];
+    } catch {
+      return;
+    }
+    const waiter = typeof id === "number" ? pending.get(id) : undefined;
+    if (!waiter || typeof id !== "number") return;
+    pending.delete(id);
+    waiter.timer.cancel();
+    waiter.resolve(body);
+  };
+
+  const connectedPeers = (preferred?: string): string[] => {
+    const ids = transport
+      .peers()
+      .filter((p) => p.connected)
+      .map((p) => p.id);
+    if (preferred && ids.includes(preferred))
+      return [preferred, ...ids.filter((id) => id !== preferred)];
+    return ids;
+  };
+
+  const onGossip = async (peer: string, payload: Uint8Array): Promise<void> => {
+    let batches: ParsedBatch[];
+    try {
+      batches = parseBatchList(payload, { suite, limits: options.limits, verifySignatures: true });
+    } catch (err) {
+      logger.warn("peer gossiped invalid batches", { peer, error: errorMessage(err) });
+      return;
+    }
+    // Drop what is already known, so one duplicate does not refuse the whole list.
+    const committed = await blocks.committedBatches(batches.map((b) => b.id));
+    const fresh = batches.filter((b) => !mempool.has(b.id) && !committed.has(b.id));
+    if (fresh.length === 0) return;
+    try {
+      await admission.submitParsed(fresh, "peer");
+    } catch (err) {
+      const known =
+        isGovchainError(err) &&
+        (err.code === "ALREADY_PENDING" || err.code === "ALREADY_COMMITTED");
+      if (!known) logger.debug("gossiped batches refused", { peer, error: errorMessage(err) });
+    }
+  };
+
+  const onBatchRequest = async (peer: string, payload: Uint8Array): Promise<void> => {
+    const [id, ids] = decode(payload) as [number, unknown];
+    if (!Array.isArray(ids)) return;
+    const found: Batch[] = [];
+    let size = 0;
+    for (const batchId of ids.slice(0, 1_000)) {
+      if (typeof batchId !== "string") continue;
+      let batch = mempool.get(batchId)?.raw;
+      if (!batch) {
+        const blockId = await blocks.batchBlockId(batchId);
+        const block = blockId ? await blocks.getBlock(blockId) : undefined;
+        batch = block?.block.batches.find((b) => b.headerSignature === batchId);
+      }
+      if (!batch) continue;
+      const encoded = encodeBatchList([batch]).length;
+      if (size + encoded > maxResponseBytes) break;
+      size += encoded;
+      found.push(batch);
+    }
+    transport.send(peer, withKind(FrameKind.BATCH_RESPONSE, encode([id, encodeBatchList(found)])));
+  };
+
+  const onBlockRequest = async (peer: string, payload: Uint8Array): Promise<void> => {
+    const [id, fromHeight, limit] = decode(payload) as [number, unknown, unknown];
+    if (
+      typeof fromHeight !== "string" ||
+      !/^\d{1,20}$/.test(fromHeight) ||
+      typeof limit !== "number"
+    )
+      return;
+    const out: [Uint8Array, Uint8Array][] = [];
+    let size = 0;
+    const head = blocks.head()?.height ?? 0n;
+    for (
+      let h = BigInt(fromHeight) + 1n;
+      h <= head && out.length < Math.min(limit, maxBlocks);
+      h++
+    ) {
+      const block = await blocks.getBlockByHeight(h);
+      const certificate = block ? await blocks.getCertificate(block.id) : undefined;
+      if (!block || !certificate) break;
+      if (out.length > 0 && size + block.bytes.length > maxResponseBytes) break;
+      size += block.bytes.length + certificate.length;
+      out.push([block.bytes, certificate]);
+    }
+    transport.send(peer, withKind(FrameKind.BLOCK_RESPONSE, encode([id, out])));
+  };
+
+  const onFrame = (peer: string, frame: Uint8Array): void => {
+    const kind = frame[0];
+    const payload = frame.subarray(1);
+    const guard = (work: Promise<void>): void => {
+      work.catch((err: unknown) =>
+        logger.debug("peer frame failed", { peer, kind, error: errorMessage(err) }),
+      );
+    };
+    switch (kind) {
+      case FrameKind.PBFT:
+        options.onPbftFrame(peer, Uint8Array.from(payload));
+        return;
+      case FrameKind.BATCHES:
+        guard(onGossip(peer, Uint8Array.from(payload)));
+        return;
+      case FrameKind.BATCH_REQUEST:
+        guard(Promise.resolve().then(() => onBatchRequest(peer, payload)));
+        return;
+      case FrameKind.BLOCK_REQUEST:
+        guard(Promise.resolve().then(() => onBlockRequest(peer, payload)));
+        return;
+      case FrameKind.BATCH_RESPONSE:
+      case FrameKind.BLOCK_RESPONSE:
+        answer(Uint8Array.from(payload));
+        return;
+      default:
+        logger.debug("unknown frame kind", { peer, kind });
+    }
+  };
+
+  return {
+    pbftLink: {
+      broadcast: (frame) => {
+        transport.broadcast(withKind(FrameKind.PBFT, frame));
+      },
+      send: (to, frame) => {
+        transport.send(to, withKind(FrameKind.PBFT, frame));
+      },
+    },
+
+    start() {
+      unsubscribers.push(transport.onFrame(onFrame));
+      unsubscribers.push(
+        admission.onAdmitted((batches, source) => {
+          if (source !== "client") return;
+          transport.broadcast(
+            withKind(FrameKind.BATCHES, encodeBatchList(batches.map((b) => b.raw))),
+          );
+        }),
+      );
+    },
+
+    stop() {
+      for (const off of unsubscribers.splice(0)) off();
+      for (const [id, waiter] of pending) {
+        waiter.timer.cancel();
+        waiter.resolve(undefined);
+        pending.delete(id);
+      }
+    },
+
+    async fetchBatches(ids, preferred) {
+      const wanted = new Set(ids);
+      const found: Batch[] = [];
+      for (const peer of connectedPeers(preferred)) {
+        if (wanted.size === 0) break;
+        const body = await request(peer, FrameKind.BATCH_REQUEST, [[...wanted]]);
+        if (!(body instanceof Uint8Array)) continue;
+        try {
+          for (const batch of decodeBatchList(body).batches) {
+            if (!wanted.delete(batch.headerSignature)) continue;
+            found.push(batch);
+          }
+        } catch {
+          logger.debug("undecodable batch answer", { peer });
+        }
+      }
+      return found;
+    },
+
+    async fetchBlocks(height, limit) {
+      for (const peer of connectedPeers()) {
+        const body = await request(peer, FrameKind.BLOCK_REQUEST, [height.toString(), limit]);
+        if (!Array.isArray(body) || body.length === 0) continue;
+        const blocks = body
+          .filter(
+            (pair): pair is [Uint8Array, Uint8Array] =>
+              Array.isArray(pair) && pair[0] instanceof Uint8Array && pair[1] instanceof Uint8Array,
+          )
+          .map(([block, certificate]) => ({ block, certificate }));
+        if (blocks.length > 0) return blocks;
+      }
+      return [];
+    },
+  };
+}
