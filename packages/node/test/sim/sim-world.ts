@@ -493,12 +493,18 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
   let healHeight = -1;
   const end = spec.healAtMs + spec.liveBoundMs;
   let doneAt: number | undefined;
+  let eventsSinceYield = 0;
   for (;;) {
     if (!queue.runNext(end)) break;
     // Let the promise continuations this event started run before the next event. A few
     // microtask turns settle the driver's and the memory store's chains; a macrotask turn per
     // event would cost more than the simulation itself.
     for (let turn = 0; turn < 12; turn++) await null;
+    // Now and then a macrotask turn, so the test runner's worker stays responsive.
+    if (++eventsSinceYield >= 500) {
+      eventsSinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     if (healHeight < 0 && healed()) {
       for (const inst of instances) if (!inst.alive && honest(inst)) await boot(inst);
       healHeight = Math.max(...instances.filter(honest).map(heightOf));
