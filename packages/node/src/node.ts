@@ -18,6 +18,7 @@ import { createDevmodeEngine } from "./consensus/devmode.js";
 import type { ConsensusEngine, ConsensusStatus } from "./consensus/interface.js";
 import { createPbftConfig } from "./consensus/pbft/config.js";
 import { createPbftEngine, type PbftEngine } from "./consensus/pbft/engine.js";
+import type { PbftOutput } from "./consensus/pbft/machine.js";
 import { getSuite } from "./crypto/index.js";
 import type { CryptoSuite, PrivateKey, Signer } from "./crypto/interface.js";
 import { createExecutor } from "./execution/executor.js";
@@ -144,10 +145,17 @@ export function createNode(options: NodeOptions): GovchainNode {
     clock,
     logger: logger.child("chain"),
   });
+  // Filled in below once the engine and transport exist.
+  const metricSources: {
+    consensus?: () => { view: number; checkpointLag: number } | undefined;
+    peers?: () => PeerStatus[];
+  } = {};
   const metrics = createNodeMetrics(
     {
       height: () => Number(blocks.head()?.height ?? -1n),
       mempool: () => ({ size: mempool.size, bytes: mempool.bytes }),
+      consensus: () => metricSources.consensus?.(),
+      peers: () => metricSources.peers?.() ?? [],
     },
     { node: nodeId },
   );
@@ -225,6 +233,14 @@ export function createNode(options: NodeOptions): GovchainNode {
       onPbftFrame: (peer, frame) => pbft?.receive(peer, frame),
     });
     const services = peerServices;
+    const links = transport;
+    metricSources.peers = () => links.peers();
+    metricSources.consensus = () => {
+      const status = pbft?.pbftStatus();
+      return status
+        ? { view: status.view, checkpointLag: status.committed.seq - status.stableSeq }
+        : undefined;
+    };
     // Built at start, once the genesis block (its state root) is known.
     consensus = {
       name: "pbft",
@@ -248,6 +264,7 @@ export function createNode(options: NodeOptions): GovchainNode {
           clock,
           logger: logger.child("consensus"),
           limits: blockLimits,
+          onOutput: observePhases(metrics, clock),
         });
         await pbft.start();
       },
@@ -431,4 +448,24 @@ function endpointOf(endpoint: string | undefined): { host: string; port: number 
   const host = endpoint.slice(0, at).replace(/^\[|\]$/g, "");
   const port = Number(endpoint.slice(at + 1));
   return Number.isInteger(port) ? { host, port } : undefined;
+}
+
+/** Turns PBFT phase outputs into latency observations (time since the block was proposed). */
+function observePhases(metrics: NodeMetrics, clock: Clock): (output: PbftOutput) => void {
+  const proposedAt = new Map<number, number>();
+  return (output) => {
+    if (output.kind === "view-changed") metrics.viewChanges.inc();
+    if (output.kind !== "phase") return;
+    const now = clock.monotonic();
+    if (output.phase === "proposed") {
+      if (!proposedAt.has(output.seq)) proposedAt.set(output.seq, now);
+      // Bounded: slots far behind the head never reach "executed" here (catch-up).
+      for (const seq of proposedAt.keys()) if (seq < output.seq - 1_000) proposedAt.delete(seq);
+      return;
+    }
+    const started = proposedAt.get(output.seq);
+    if (started === undefined) return;
+    metrics.consensusPhaseSeconds.observe({ phase: output.phase }, (now - started) / 1000);
+    if (output.phase === "executed") proposedAt.delete(output.seq);
+  };
 }

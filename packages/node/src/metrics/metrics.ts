@@ -19,12 +19,22 @@ export interface NodeMetrics {
   readonly chainHeight: Gauge;
   readonly mempoolBatches: Gauge;
   readonly mempoolBytes: Gauge;
+  readonly consensusPhaseSeconds: Histogram<"phase">;
+  readonly viewChanges: Counter;
+  readonly consensusView: Gauge;
+  readonly checkpointLag: Gauge;
+  readonly peerRttSeconds: Gauge<"peer">;
+  readonly peersConnected: Gauge;
 }
 
 /** Sources the gauges read when scraped. */
 export interface MetricsSources {
   readonly height: () => number;
   readonly mempool: () => { size: number; bytes: number };
+  /** Consensus view and the distance from the head to the stable checkpoint (PBFT). */
+  readonly consensus?: () => { view: number; checkpointLag: number } | undefined;
+  /** Connected peers with their round-trip times. */
+  readonly peers?: () => readonly { id: string; connected: boolean; rttMs: number | undefined }[];
 }
 
 /** Creates a registry with default process metrics (incl. event-loop lag) and the node's own. */
@@ -109,6 +119,55 @@ export function createNodeMetrics(
       registers,
       collect() {
         this.set(sources.mempool().bytes);
+      },
+    }),
+    consensusPhaseSeconds: new Histogram({
+      name: "govchain_consensus_phase_seconds",
+      help: "Time from a block's proposal (pre-prepare) to each later phase: prepared, decided (commit quorum), executed (committed to the store)",
+      labelNames: ["phase"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    viewChanges: new Counter({
+      name: "govchain_consensus_view_changes_total",
+      help: "Views entered after view changes",
+      registers,
+    }),
+    consensusView: new Gauge({
+      name: "govchain_consensus_view",
+      help: "Current consensus view",
+      registers,
+      collect() {
+        const c = sources.consensus?.();
+        if (c) this.set(c.view);
+      },
+    }),
+    checkpointLag: new Gauge({
+      name: "govchain_consensus_checkpoint_lag_blocks",
+      help: "Blocks committed since the last stable checkpoint",
+      registers,
+      collect() {
+        const c = sources.consensus?.();
+        if (c) this.set(c.checkpointLag);
+      },
+    }),
+    peerRttSeconds: new Gauge({
+      name: "govchain_peer_rtt_seconds",
+      help: "Last heartbeat round-trip time to each connected peer",
+      labelNames: ["peer"],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of sources.peers?.() ?? [])
+          if (p.connected && p.rttMs !== undefined) this.set({ peer: p.id }, p.rttMs / 1000);
+      },
+    }),
+    peersConnected: new Gauge({
+      name: "govchain_peers_connected",
+      help: "Peers with an authenticated connection",
+      registers,
+      collect() {
+        this.set((sources.peers?.() ?? []).filter((p) => p.connected).length);
       },
     }),
   };

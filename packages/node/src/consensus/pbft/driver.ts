@@ -234,6 +234,8 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
         case "view-changed":
           logger.info("view changed", { view: output.view, primary: output.primary });
           break;
+        case "phase":
+          break; // observed through onOutput (metrics)
         case "stable-checkpoint":
           logger.debug("stable checkpoint", { seq: output.checkpoint.seq });
           break;

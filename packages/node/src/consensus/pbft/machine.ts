@@ -122,6 +122,12 @@ export type PbftOutput =
   /** The node is behind: fetch and commit blocks up to at least `seq` from peers. */
   | { readonly kind: "catch-up"; readonly seq: number; readonly blockId: string }
   | { readonly kind: "view-changed"; readonly view: number; readonly primary: string }
+  /** A slot reached a phase (for per-phase latency metrics). */
+  | {
+      readonly kind: "phase";
+      readonly seq: number;
+      readonly phase: "proposed" | "prepared" | "decided" | "executed";
+    }
   | { readonly kind: "stable-checkpoint"; readonly checkpoint: CheckpointProof }
   | {
       readonly kind: "log";
@@ -436,6 +442,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
     s.proposals.set(proposal.blockId, message);
     s.accepted = { blockId: proposal.blockId, message };
     s.validation.set(proposal.blockId, "valid"); // the primary executed it when building
+    emit({ kind: "phase", seq: input.seq, phase: "proposed" });
     checkPrepared(s);
     refreshViewTimer(false);
     refreshRetransmit();
@@ -496,6 +503,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
     const earlier = myVotes.get(`prepare@${v}:${seq}`);
     if (earlier !== undefined && earlier !== proposal.blockId) return;
     s.accepted = { blockId: proposal.blockId, message: m };
+    emit({ kind: "phase", seq, phase: "proposed" });
     tryValidate(seq);
     maybePrepare(s);
     checkPrepared(s);
@@ -591,6 +599,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
       blockId,
       proof: { prePrepare: s.accepted.message, prepares: prepares.slice(0, Q - 1) },
     };
+    emit({ kind: "phase", seq: s.seq, phase: "prepared" });
     if (isValidator && castVote("commit", view, s.seq, blockId)) {
       const message = sign({ type: "commit", view, seq: s.seq, blockId });
       emit({ kind: "broadcast", message });
@@ -619,6 +628,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
       for (const [blockId, senders] of byBlock) {
         if (senders.size < Q) continue;
         s.decided = { blockId, view: v, commits: [...senders.values()].slice(0, Q) };
+        emit({ kind: "phase", seq: s.seq, phase: "decided" });
         if (!s.proposals.has(blockId)) fetch(s.seq, blockId);
         tryValidate(s.seq);
         issueCommits();
@@ -666,6 +676,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
     if (head.seq <= committed.seq) return;
     const previous = committed.seq;
     committed = head;
+    emit({ kind: "phase", seq: head.seq, phase: "executed" });
     attempts = 0;
     // Blocks committed through catch-up skip their slots; drop what they made moot.
     for (const [seq, s] of slots)
