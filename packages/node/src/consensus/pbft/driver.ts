@@ -30,7 +30,7 @@ import type {
   Proposal,
   SignedMessage,
 } from "./messages.js";
-import { encodeEnvelope, openEnvelope, signMessage } from "./messages.js";
+import { cborCodec, type PbftCodec, signMessage } from "./messages.js";
 import type { PbftStore } from "./store.js";
 
 /** What PBFT needs from the ledger. Calls of one kind are made in order and must be served in order. */
@@ -74,6 +74,8 @@ export interface PbftDriverOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly primary?: PrimarySelector;
+  /** Envelope encoding; default canonical CBOR. */
+  readonly codec?: PbftCodec;
   /** Called after every step (status pages, metrics, simulator invariants). */
   readonly onStatus?: (status: PbftStatus) => void;
   /** Called for every output (metrics, tests). */
@@ -98,6 +100,7 @@ export interface PbftDriver {
 /** Creates the driver; the machine is created at `start` from the stored records. */
 export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
   const { config, self, host, link, store, auth, clock, logger } = options;
+  const codec = options.codec ?? cborCodec;
   const openContext: OpenContext = {
     chainId: config.chainId,
     validators: new Set(config.validators.map((v) => v.id)),
@@ -163,7 +166,7 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
           break;
         case "broadcast":
         case "send": {
-          const frame = encodeEnvelope(output.message);
+          const frame = codec.encode(output.message);
           outputChain = outputChain.then(flushRecords).then(() => {
             if (!running) return;
             if (output.kind === "broadcast") link.broadcast(frame);
@@ -286,7 +289,7 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
       if (!running) return;
       let message: SignedMessage;
       try {
-        message = openEnvelope(frame, openContext);
+        message = codec.open(frame, openContext);
       } catch (err) {
         logger.debug("pbft frame rejected", { peer, reason: errorMessage(err) });
         return;

@@ -182,6 +182,22 @@ export function encodeEnvelope(message: SignedMessage): Uint8Array {
   return encode(envelopeTuple(message));
 }
 
+/**
+ * How envelopes become frames and back. The default is canonical CBOR; a later codec may add
+ * compression or another framing without touching the machine or the driver.
+ */
+export interface PbftCodec {
+  encode(message: SignedMessage): Uint8Array;
+  /** Decodes and authenticates; throws `MessageRejected`. */
+  open(frame: Uint8Array, context: OpenContext): SignedMessage;
+}
+
+/** The canonical CBOR codec. */
+export const cborCodec: PbftCodec = {
+  encode: (message) => encodeEnvelope(message),
+  open: (frame, context) => openEnvelope(frame, context),
+};
+
 /** Context for opening received envelopes. */
 export interface OpenContext {
   readonly chainId: string;
