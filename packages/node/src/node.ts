@@ -178,13 +178,19 @@ export function createNode(options: NodeOptions): GovchainNode {
   };
 
   const self = genesis.validators.find((v) => v.id === nodeId);
-  if (self && self.publicKey !== signer.publicKeyHex) {
+  const observer = genesis.observers.find((v) => v.id === nodeId);
+  const member = self ?? observer;
+  if (member && member.publicKey !== signer.publicKeyHex) {
     throw new GovchainError(
       "KEY_MISMATCH",
-      `node ${nodeId} is a genesis validator with key ${self.publicKey.slice(0, 16)}…, but its key file holds ${signer.publicKeyHex.slice(0, 16)}…`,
+      `node ${nodeId} is in genesis with key ${member.publicKey.slice(0, 16)}…, but its key file holds ${signer.publicKeyHex.slice(0, 16)}…`,
     );
   }
-  if (!self) logger.warn("this node is not a genesis validator: it will not vote", { nodeId });
+  if (!self && observer) {
+    logger.info("this node is an observer: it replicates blocks and does not vote", { nodeId });
+  } else if (!self) {
+    logger.warn("this node is neither a validator nor an observer in genesis", { nodeId });
+  }
 
   let transport: TlsTransport | undefined;
   let peerServices: PeerServices | undefined;
@@ -204,20 +210,24 @@ export function createNode(options: NodeOptions): GovchainNode {
       ...optional("maxViewChangeTimeoutMs", num("maxViewChangeTimeoutMs")),
       ...optional("retransmitMs", num("retransmitMs")),
     });
-    const listen = options.p2p ?? endpointOf(self?.endpoint);
+    const listen = options.p2p ?? endpointOf(member?.endpoint);
     transport = createTlsTransport({
       localId: nodeId,
       chainId: genesis.chainId,
       suite,
       signer,
       listen: listen ?? { host: "127.0.0.1", port: 0 },
-      peers: genesis.validators
-        .filter((v) => v.id !== nodeId)
-        .map((v) => ({
-          id: v.id,
-          publicKey: v.publicKey,
-          ...(v.endpoint ? { endpoint: v.endpoint } : {}),
-        })),
+      // Validators talk to every validator and observer; observers talk to the validators. The
+      // node's own entry stays in the list: it tells the transport whether peers can dial us
+      // (an observer without an endpoint dials out to everyone).
+      peers: (self
+        ? [...genesis.validators, ...genesis.observers]
+        : [...genesis.validators, ...(observer ? [observer] : [])]
+      ).map((v) => ({
+        id: v.id,
+        publicKey: v.publicKey,
+        ...(v.endpoint ? { endpoint: v.endpoint } : {}),
+      })),
       clock,
       logger: logger.child("network"),
     });

@@ -42,6 +42,8 @@ export const genesisBody = z.strictObject({
   timestampMs: z.number().int().nonnegative(),
   consensus: z.looseObject({ engine: z.enum(["devmode", "pbft"]) }),
   validators: z.array(validator).min(1),
+  /** Nodes that replicate blocks and serve the API without voting. */
+  observers: z.array(validator).default([]),
   settings: z.record(z.string(), z.string()).default({}),
   identity: z
     .strictObject({

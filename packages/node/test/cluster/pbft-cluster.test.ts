@@ -1,14 +1,17 @@
 /**
- * Four PBFT validators in one process, each with its own store, chain and TLS transport on
- * 127.0.0.1: batches submitted to any node commit on all four with the same heads and state
- * roots; with the primary stopped the other three change view and keep committing.
+ * Four PBFT validators and one observer in one process, each with its own store, chain and TLS
+ * transport on 127.0.0.1: batches submitted to any node commit on all of them with the same
+ * heads and state roots (the observer follows without voting); with the primary stopped the
+ * other three change view and keep committing; certificates are stored with every block.
  */
 import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/common/logger.js";
+import { decodeCertificate } from "../../src/consensus/pbft/messages.js";
 import { getSuite } from "../../src/crypto/index.js";
+import type { PrivateKey } from "../../src/crypto/interface.js";
 import { decodeIntkeyState, intkeyAddress } from "../../src/families/index.js";
-import { signGenesis } from "../../src/genesis/genesis.js";
+import { type GenesisConfig, signGenesis } from "../../src/genesis/genesis.js";
 import { createNode, type GovchainNode } from "../../src/node.js";
 import { createStateTree } from "../../src/state/index.js";
 import { createMemoryStore } from "../../src/storage/index.js";
@@ -43,17 +46,30 @@ async function until(
   }
 }
 
-const nodes: GovchainNode[] = [];
+const started: GovchainNode[] = [];
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(started.map((n) => n.stop()));
 });
 
+function start(nodeId: string, genesis: GenesisConfig, key: PrivateKey): GovchainNode {
+  const node = createNode({
+    nodeId,
+    dataDir: "",
+    genesis,
+    key,
+    store: createMemoryStore(),
+    api: false,
+    logger: silentLogger,
+  });
+  started.push(node);
+  return node;
+}
+
 describe("PBFT cluster (in-process, real TLS transport)", () => {
-  it("commits on all validators, then survives losing the primary", async () => {
+  it("commits on all validators and the observer, then survives losing the primary", async () => {
     const keys = Array.from({ length: 4 }, () => suite.generateKey());
-    const signers = keys.map((k) => suite.createSigner(k));
+    const observerKey = suite.generateKey();
     const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const admin = newSigner();
     const scratch = createMemoryStore();
     await scratch.open();
     const genesis = await signGenesis(
@@ -63,71 +79,66 @@ describe("PBFT cluster (in-process, real TLS transport)", () => {
         suite: "standard",
         timestampMs: 1_700_000_000_000,
         consensus: { engine: "pbft", viewChangeTimeoutMs: 800, checkpointInterval: 10 },
-        validators: signers.map((s, i) => ({
+        validators: keys.map((k, i) => ({
           id: `node${i}`,
-          publicKey: s.publicKeyHex,
+          publicKey: suite.createSigner(k).publicKeyHex,
           endpoint: `127.0.0.1:${ports[i]}`,
         })),
+        observers: [{ id: "observer", publicKey: suite.createSigner(observerKey).publicKeyHex }],
         settings: { "govchain.family.intkey.policy": "any" },
       },
-      admin,
+      newSigner(),
       suite,
       createStateTree({ store: scratch, hash: suite.hash, hashName: suite.hashName }),
     );
-    for (const [i, key] of keys.entries()) {
-      const node = createNode({
-        nodeId: `node${i}`,
-        dataDir: "",
-        genesis,
-        key,
-        store: createMemoryStore(),
-        api: false,
-        logger: silentLogger,
-      });
-      nodes.push(node);
-    }
-    await Promise.all(nodes.map((n) => n.start()));
+    const validators = keys.map((key, i) => start(`node${i}`, genesis, key));
+    const observer = start("observer", genesis, observerKey);
+    const everyone = [...validators, observer];
+    await Promise.all(everyone.map((n) => n.start()));
     await until("all peers connected", () =>
-      nodes.every((n) => n.status().peers.filter((p) => p.connected).length === 3),
+      validators.every((n) => n.status().peers.filter((p) => p.connected).length === 4),
     );
 
     const client = newSigner();
-    const submit = async (node: GovchainNode, names: string[]) => {
+    const submit = async (node: GovchainNode, names: string[]): Promise<string[]> => {
       const batches = names.map((name) => createBatch(client, [intkeyTx(client, "set", name, 7)]));
       await node.admission.submit(encodeBatchList(batches));
       return batches.map((b) => b.headerSignature);
     };
-
-    const first = await submit(nodes[1] as GovchainNode, ["a1", "a2", "a3"]);
-    await until("first batches committed everywhere", async () => {
-      const statuses = await Promise.all(nodes.map((n) => n.chain.batchStatuses(first)));
+    const committedOn = async (nodes: GovchainNode[], ids: string[]): Promise<boolean> => {
+      const statuses = await Promise.all(nodes.map((n) => n.chain.batchStatuses(ids)));
       return statuses.every((list) => list.every((s) => s.status === "COMMITTED"));
-    });
-    const heads = nodes.map((n) => n.chain.head());
-    await until("equal heads", () => new Set(nodes.map((n) => n.chain.head().id)).size === 1);
-    expect(new Set(nodes.map((n) => n.chain.head().stateRoot)).size).toBe(1);
-    expect(heads[0]?.height).toBeGreaterThanOrEqual(1n);
-    const value = await nodes[3]?.state.get(nodes[3].chain.head().stateRoot, intkeyAddress("a2"));
+    };
+
+    const first = await submit(validators[1] as GovchainNode, ["a1", "a2", "a3"]);
+    await until("first batches committed everywhere", () => committedOn(everyone, first));
+    await until("equal heads", () => new Set(everyone.map((n) => n.chain.head().id)).size === 1);
+    expect(new Set(everyone.map((n) => n.chain.head().stateRoot)).size).toBe(1);
+    const head = observer.chain.head();
+    expect(head.height).toBeGreaterThanOrEqual(1n);
+    const value = await observer.state.get(head.stateRoot, intkeyAddress("a2"));
     expect(value && decodeIntkeyState(value).get("a2")).toBe(7);
-    expect(nodes[0]?.blocks.head()).toBeDefined();
-    const certificate = await nodes[2]?.blocks.getCertificate(nodes[2].chain.head().id);
-    expect(certificate?.length).toBeGreaterThan(0);
+    const certificate = await validators[2]?.blocks.getCertificate(head.id);
+    expect(certificate && decodeCertificate(certificate).signatures.length).toBeGreaterThanOrEqual(
+      3,
+    );
+    expect(observer.status().validators).toEqual(["node0", "node1", "node2", "node3"]);
+
+    // A batch submitted to the observer reaches the validators and commits everywhere.
+    const viaObserver = await submit(observer, ["o1"]);
+    await until("batch via observer committed", () => committedOn(everyone, viaObserver));
 
     // Stop the primary of view 0; the rest must change view and go on.
-    const primary = nodes[0]?.status().primary;
-    expect(primary).toBe("node0");
-    await nodes[0]?.stop();
-    const rest = nodes.slice(1);
-    const second = await submit(nodes[2] as GovchainNode, ["b1", "b2"]);
+    expect(validators[0]?.status().primary).toBe("node0");
+    await validators[0]?.stop();
+    const rest = validators.slice(1);
+    const second = await submit(validators[2] as GovchainNode, ["b1", "b2"]);
     await until(
       "commits after the primary stopped",
-      async () => {
-        const statuses = await Promise.all(rest.map((n) => n.chain.batchStatuses(second)));
-        return statuses.every((list) => list.every((s) => s.status === "COMMITTED"));
-      },
+      () => committedOn([...rest, observer], second),
       45_000,
     );
     expect(rest.every((n) => n.status().view >= 1)).toBe(true);
-    expect(new Set(rest.map((n) => n.chain.head().stateRoot)).size).toBe(1);
+    expect(new Set([...rest, observer].map((n) => n.chain.head().stateRoot)).size).toBe(1);
   });
 });

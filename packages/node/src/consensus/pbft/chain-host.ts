@@ -32,7 +32,6 @@ import {
   checkCertificate,
   decodeCertificate,
   encodeCertificate,
-  type Proposal,
 } from "./messages.js";
 
 /** Where a host fetches what it lacks: batches of a proposal, committed blocks when behind. */

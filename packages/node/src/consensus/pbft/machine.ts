@@ -385,8 +385,12 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
   };
 
   const refreshRetransmit = (): void => {
-    if (!isValidator || retransmitArmed) return;
-    if (phase === "view-change" || unfinished().length > 0 || catchUpTarget > committed.seq) {
+    if (retransmitArmed) return;
+    // An observer sends no votes; it only retries a catch-up that fell short.
+    const owed = isValidator
+      ? phase === "view-change" || unfinished().length > 0 || catchUpTarget > committed.seq
+      : catchUpTarget > committed.seq;
+    if (owed) {
       emit({ kind: "set-timer", timer: "retransmit", delayMs: config.retransmitMs });
       retransmitArmed = true;
     }
@@ -1055,7 +1059,9 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
   const retransmit = (): void => {
     retransmitArmed = false;
     helped.clear();
-    if (phase === "view-change") {
+    if (!isValidator) {
+      // nothing of its own to re-send
+    } else if (phase === "view-change") {
       if (ownViewChange) emit({ kind: "broadcast", message: ownViewChange });
     } else {
       for (const s of unfinished()) {
