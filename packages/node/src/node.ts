@@ -264,13 +264,35 @@ export function createNode(options: NodeOptions): GovchainNode {
             blockId: genesisBlockRef?.id ?? "",
             stateRoot: genesisBlockRef?.header.stateRootHash ?? "",
           },
+          genesisMembers: {
+            validators: genesis.validators.map(toMember),
+            observers: genesis.observers.map(toMember),
+          },
           chain,
+          blocks,
           mempool,
           suite,
           signer,
           store,
           link: services.pbftLink,
           fetcher: services,
+          // The peer set follows the validator set in force: members added by a vote can
+          // connect, removed ones are dropped; nobody restarts.
+          onEpoch: (epoch) => {
+            const members = [...epoch.validators, ...epoch.observers];
+            const selfEntry = members.find((m) => m.id === nodeId);
+            const isValidator = epoch.validators.some((m) => m.id === nodeId);
+            const peersOf = isValidator
+              ? members
+              : [...epoch.validators, ...(selfEntry ? [selfEntry] : [])];
+            links.setPeers(
+              peersOf.map((m) => ({
+                id: m.id,
+                publicKey: m.publicKey,
+                ...(m.endpoint ? { endpoint: m.endpoint } : {}),
+              })),
+            );
+          },
           clock,
           logger: logger.child("consensus"),
           limits: blockLimits,
@@ -478,4 +500,13 @@ function observePhases(metrics: NodeMetrics, clock: Clock): (output: PbftOutput)
     metrics.consensusPhaseSeconds.observe({ phase: output.phase }, (now - started) / 1000);
     if (output.phase === "executed") proposedAt.delete(output.seq);
   };
+}
+
+/** A genesis validator or observer as a membership entry. */
+function toMember(m: { id: string; publicKey: string; endpoint?: string | undefined }): {
+  id: string;
+  publicKey: string;
+  endpoint?: string;
+} {
+  return { id: m.id, publicKey: m.publicKey, ...(m.endpoint ? { endpoint: m.endpoint } : {}) };
 }

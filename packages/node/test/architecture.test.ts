@@ -23,7 +23,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   ledger: ["common", "storage", "wire"],
   admission: ["common", "crypto", "execution", "ledger", "wire"],
   chain: ["common", "crypto", "execution", "admission", "ledger", "state", "storage", "wire"],
-  consensus: ["common", "crypto", "chain", "admission", "ledger", "storage", "wire"],
+  consensus: ["common", "crypto", "chain", "admission", "ledger", "storage", "wire", "families"],
   genesis: ["common", "crypto", "families", "state", "wire"],
   api: [
     "common",

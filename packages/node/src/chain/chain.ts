@@ -97,6 +97,8 @@ export interface Chain {
   head(): ChainHead;
   /** A privileged reader of state at the head (for admission checks). */
   headReader(): PrivilegedReader;
+  /** A privileged reader of state at any readable root (a candidate's, a retained block's). */
+  readerAt(stateRoot: string): PrivilegedReader;
   /**
    * Takes batches from the mempool and executes them on `parent` (default: head). Returns
    * undefined when nothing could be included (invalid batches are then recorded right away).
@@ -205,6 +207,10 @@ export function createChain(options: ChainOptions): Chain {
     headReader() {
       const root = head().stateRoot;
       return async (addresses) => state.getMany(root, addresses);
+    },
+
+    readerAt(stateRoot) {
+      return async (addresses) => state.getMany(stateRoot, addresses);
     },
 
     async propose(opts) {

@@ -17,6 +17,9 @@ import type { Clock } from "../../common/clock.js";
 import { errorMessage, GovchainError, isGovchainError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { CryptoSuite } from "../../crypto/interface.js";
+import { createChainServices } from "../../families/chain-services.js";
+import type { KvOperation } from "../../storage/interface.js";
+import { KeyPrefix, prefixedKey } from "../../storage/prefixes.js";
 import {
   decodeBlock,
   decodeBlockHeader,
@@ -25,8 +28,10 @@ import {
   verifyBatchSignatures,
 } from "../../wire/index.js";
 import type { Batch, Block, ParsedBatch } from "../../wire/types.js";
+import { quorumSize } from "./config.js";
 import type { PbftHost } from "./driver.js";
 import type { CommittedHead } from "./machine.js";
+import { type EpochBook, encodeHistory, epochDomain, MEMBERS_SETTING } from "./membership.js";
 import {
   type CommitCertificate,
   checkCertificate,
@@ -51,9 +56,8 @@ export interface PbftChainHostOptions {
   readonly chain: Chain;
   readonly mempool: Mempool;
   readonly suite: CryptoSuite;
-  /** Validator id → public key (hex): who may sign blocks and certificates. */
-  readonly validators: ReadonlyMap<string, string>;
-  readonly quorum: number;
+  /** The validator sets by height: who may sign blocks and certificates, and where sets change. */
+  readonly epochs: EpochBook;
   readonly fetcher: PeerFetcher;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -97,7 +101,8 @@ export function createPbftChainHost(
 ): PbftHost & { candidateCount(): number } {
   const { chain, mempool, suite, fetcher, logger } = options;
   const candidates = new Map<string, Candidate>();
-  const idOfKey = new Map([...options.validators].map(([id, key]) => [key, id]));
+  const { epochs } = options;
+  const services = createChainServices();
   let serial: Promise<unknown> = Promise.resolve();
 
   /** Chain work happens one call at a time, in the order PBFT asked for it. */
@@ -143,24 +148,48 @@ export function createPbftChainHost(
     }
   };
 
+  /** Checks a block's certificate against the validator set of the epoch that ordered it. */
   const certificateProblem = (
     certificate: CommitCertificate,
     seq: number,
     blockId: string,
-  ): string | undefined =>
-    checkCertificate(
+  ): string | undefined => {
+    const epoch = epochs.at(seq);
+    const keys = new Map(epoch.validators.map((v) => [v.id, v.publicKey]));
+    return checkCertificate(
       certificate,
       { seq, blockId },
       {
-        chainId: options.chainId,
-        validators: [...options.validators.keys()],
-        quorum: options.quorum,
+        chainId: epochDomain(options.chainId, epoch.number),
+        validators: [...keys.keys()],
+        quorum: quorumSize(keys.size),
         verify: (sender, data, signature) => {
-          const key = options.validators.get(sender);
+          const key = keys.get(sender);
           return key !== undefined && suite.verify(Buffer.from(key, "hex"), data, signature);
         },
       },
     );
+  };
+
+  /** Commits a candidate; a membership change it makes is stored in the same atomic write. */
+  const commitCandidate = async (candidate: Candidate, certificate: Uint8Array): Promise<void> => {
+    const height = Number(candidate.header.blockNum);
+    const events = candidate.executed.receipts.flatMap((r) => r.events);
+    const planned = await epochs.planFor(height, events, () =>
+      services.getSetting(MEMBERS_SETTING, chain.readerAt(candidate.executed.stateRoot)),
+    );
+    const consensusOperations: KvOperation[] = planned
+      ? [{ type: "put", key: EPOCHS_KEY, value: encodeHistory(planned) }]
+      : [];
+    await chain.commit(candidate, { certificate, consensusOperations });
+    if (planned) {
+      epochs.adopt(planned);
+      logger.info("validator set change scheduled", {
+        atHeight: height,
+        firstBlock: planned.at(-1)?.firstSeq,
+      });
+    }
+  };
 
   /** The batches of a proposal, from the mempool or from peers; undefined when some are missing. */
   const gatherBatches = async (
@@ -237,11 +266,13 @@ export function createPbftChainHost(
             return { valid: false, reason: `block height ${decoded.blockNum} is not ${seq}` };
           if (decoded.previousBlockId !== proposal.parentId)
             return { valid: false, reason: "parent does not match the proposal" };
-          if (!idOfKey.has(decoded.signerPublicKey))
-            return { valid: false, reason: "the block is not signed by a validator" };
+          const signer = epochs
+            .at(seq)
+            .validators.find((v) => v.publicKey === decoded.signerPublicKey);
+          if (!signer) return { valid: false, reason: "the block is not signed by a validator" };
           const parent = parentRef(proposal.parentId);
           if (!parent) return { valid: false, reason: "unknown parent block" };
-          const batches = await gatherBatches(batchIds, idOfKey.get(decoded.signerPublicKey));
+          const batches = await gatherBatches(batchIds, signer.id);
           if (!batches)
             throw new GovchainError(
               "BATCHES_UNAVAILABLE",
@@ -280,7 +311,7 @@ export function createPbftChainHost(
             "CANDIDATE_MISSING",
             `decided block ${proposal.blockId.slice(0, 16)} was not validated here`,
           );
-        await chain.commit(candidate, { certificate: encodeCertificate(certificate) });
+        await commitCandidate(candidate, encodeCertificate(certificate));
         candidates.delete(candidate.id);
         pruneBelowHead();
         return headOf();
@@ -326,7 +357,7 @@ export function createPbftChainHost(
             // block is still re-executed here and its state root compared.
             const parsed = parseBlock(raw, { suite, verifySignatures: false });
             const candidate = await chain.validate(parsed);
-            await chain.commit(candidate, { certificate: certBytes });
+            await commitCandidate(candidate, certBytes);
             progressed = true;
           }
           if (!progressed) break;
@@ -341,6 +372,9 @@ export function createPbftChainHost(
     onPendingWork: (listener) => mempool.onAvailable(listener),
   };
 }
+
+/** Where a node keeps its validator-set history (written with the block that changes it). */
+export const EPOCHS_KEY = prefixedKey(KeyPrefix.META, "pbft-epochs");
 
 /** Public keys of the validators that signed a certificate (for status pages). */
 export function certificateSigners(bytes: Uint8Array): string[] {

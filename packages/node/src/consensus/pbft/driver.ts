@@ -88,6 +88,8 @@ export interface PbftDriverOptions {
 export interface PbftDriver {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Tells the machine that blocks after `lastSeq` belong to the next validator set. */
+  limit(lastSeq: number): void;
   /** Hands a received frame (an encoded envelope) from `peer` to the machine. */
   receive(peer: string, frame: Uint8Array): void;
   status(): PbftStatus;
@@ -283,6 +285,10 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
       for (const timer of timers.values()) timer.cancel();
       timers.clear();
       await outputChain;
+    },
+
+    limit(lastSeq) {
+      enqueue({ kind: "limit", lastSeq });
     },
 
     receive(peer, frame) {

@@ -1,29 +1,49 @@
 /**
- * PBFT as a node's consensus engine: the driver, the chain host, the durable vote store and
- * message authentication with the validators' chain keys, behind `ConsensusEngine`. Frames
- * travel through an injected link, so this module does no I/O itself.
+ * PBFT as a node's consensus engine: the driver of the current validator-set epoch, the chain
+ * host, the durable vote store and message authentication with the validators' chain keys,
+ * behind `ConsensusEngine`. When a membership change voted through settings reaches its
+ * boundary block, the engine ends the epoch's machine and starts the next one on that block —
+ * other validators keep running; a validator added by the vote joins without anyone
+ * restarting. Frames travel through an injected link, so this module does no I/O itself.
  */
 import type { Mempool, SelectionLimits } from "../../admission/mempool.js";
 import type { Chain } from "../../chain/chain.js";
 import type { Clock } from "../../common/clock.js";
+import { errorMessage } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { CryptoSuite, Signer } from "../../crypto/interface.js";
+import type { BlockStore } from "../../ledger/block-store.js";
 import type { KvStore } from "../../storage/interface.js";
 import type { ConsensusEngine, ConsensusStatus } from "../interface.js";
-import { createPbftChainHost, type PeerFetcher } from "./chain-host.js";
-import { type PbftConfig, quorumSize } from "./config.js";
+import { createPbftChainHost, EPOCHS_KEY, type PeerFetcher } from "./chain-host.js";
+import { createPbftConfig, type PbftConfig } from "./config.js";
 import { createPbftDriver, type PbftDriver, type PbftLink } from "./driver.js";
 import type { CommittedHead, PbftOutput, PbftStatus } from "./machine.js";
+import {
+  createEpochBook,
+  decodeHistory,
+  type Epoch,
+  type EpochBook,
+  epochDomain,
+  type Member,
+} from "./membership.js";
 import type { MessageAuthenticator } from "./messages.js";
 import { createPbftStore } from "./store.js";
 
 /** Options of `createPbftEngine`. */
 export interface PbftEngineOptions {
+  /** Parameters and the genesis validator set (chain id without epoch). */
   readonly config: PbftConfig;
+  /** Validators (with their endpoints) and observers listed in genesis: epoch 0. */
+  readonly genesisMembers: {
+    readonly validators: readonly Member[];
+    readonly observers: readonly Member[];
+  };
   /** This node's id (a validator id; any other id makes an observer that does not vote). */
   readonly self: string;
   readonly genesis: CommittedHead;
   readonly chain: Chain;
+  readonly blocks: BlockStore;
   readonly mempool: Mempool;
   readonly suite: CryptoSuite;
   readonly signer: Signer;
@@ -35,15 +55,19 @@ export interface PbftEngineOptions {
   readonly limits: SelectionLimits;
   /** Observes every output (metrics). */
   readonly onOutput?: (output: PbftOutput) => void;
+  /** Called with the epoch in force whenever it starts (the node updates its peer set). */
+  readonly onEpoch?: (epoch: Epoch, history: readonly Epoch[]) => void;
 }
 
 /** The PBFT engine; `receive` takes PBFT frames from peers. */
 export interface PbftEngine extends ConsensusEngine {
   receive(peer: string, frame: Uint8Array): void;
   pbftStatus(): PbftStatus | undefined;
+  /** The validator-set epoch in force. */
+  epoch(): Epoch | undefined;
 }
 
-/** Signs with this node's chain key; verifies with the validators' keys from genesis. */
+/** Signs with this node's chain key; verifies with the validators' keys. */
 export function createChainKeyAuthenticator(
   signer: Signer,
   suite: CryptoSuite,
@@ -61,52 +85,125 @@ export function createChainKeyAuthenticator(
 
 /** Creates the engine (nothing runs until `start`). */
 export function createPbftEngine(options: PbftEngineOptions): PbftEngine {
-  const { config, logger } = options;
-  const validators = new Map(config.validators.map((v) => [v.id, v.publicKey]));
-  const host = createPbftChainHost({
-    chainId: config.chainId,
-    chain: options.chain,
-    mempool: options.mempool,
-    suite: options.suite,
-    validators,
-    quorum: quorumSize(config.validators.length),
-    fetcher: options.fetcher,
-    clock: options.clock,
-    logger: logger.child("pbft-host"),
-    limits: options.limits,
-  });
-  const driver: PbftDriver = createPbftDriver({
-    config,
-    self: options.self,
-    genesis: options.genesis,
-    host,
-    link: options.link,
-    store: createPbftStore(options.store),
-    auth: createChainKeyAuthenticator(options.signer, options.suite, config.validators),
-    clock: options.clock,
-    logger: logger.child("pbft"),
-    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-  });
+  const { config, logger, chain } = options;
+  let book: EpochBook | undefined;
+  let host: ReturnType<typeof createPbftChainHost> | undefined;
+  let driver: PbftDriver | undefined;
+  let current: Epoch | undefined;
   let started = false;
+  let switching: Promise<void> | undefined;
+  const unsubscribers: (() => void)[] = [];
+
+  const headSeq = (): number => Number(chain.head().height);
+
+  const baseOf = async (epoch: Epoch): Promise<CommittedHead> => {
+    if (epoch.number === 0 || epoch.firstSeq <= 1) return options.genesis;
+    const block = await options.blocks.getBlockByHeight(BigInt(epoch.firstSeq - 1));
+    if (!block)
+      throw new Error(
+        `the boundary block ${epoch.firstSeq - 1} of epoch ${epoch.number} is not committed`,
+      );
+    return { seq: epoch.firstSeq - 1, blockId: block.id, stateRoot: block.header.stateRootHash };
+  };
+
+  const startEpoch = async (epoch: Epoch): Promise<void> => {
+    if (!book || !host) return;
+    const epochConfig = createPbftConfig({
+      ...config,
+      chainId: epochDomain(config.chainId, epoch.number),
+      validators: epoch.validators.map((v) => ({ id: v.id, publicKey: v.publicKey })),
+    });
+    driver = createPbftDriver({
+      config: epochConfig,
+      self: options.self,
+      genesis: await baseOf(epoch),
+      host,
+      link: options.link,
+      store: createPbftStore(options.store, epoch.number),
+      auth: createChainKeyAuthenticator(options.signer, options.suite, epoch.validators),
+      clock: options.clock,
+      logger: logger.child("pbft"),
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+    });
+    current = epoch;
+    await driver.start();
+    const next = book.next(epoch);
+    if (next) driver.limit(next.firstSeq - 1);
+    logger.info("validator set in force", {
+      epoch: epoch.number,
+      firstBlock: epoch.firstSeq,
+      validators: epoch.validators.map((v) => v.id),
+    });
+    options.onEpoch?.(epoch, book.history());
+  };
+
+  /** Moves to the next epoch once its boundary block is committed. */
+  const maybeSwitch = (): void => {
+    if (!started || !book || !current || switching) return;
+    const next = book.next(current);
+    if (!next || headSeq() < next.firstSeq - 1) return;
+    switching = (async () => {
+      try {
+        await driver?.stop();
+        host?.discard([]);
+        await startEpoch(book.at(headSeq() + 1));
+      } catch (err) {
+        logger.error("could not start the next validator set", { error: errorMessage(err) });
+      } finally {
+        switching = undefined;
+      }
+      maybeSwitch(); // catch-up may have gone past several boundaries
+    })();
+  };
 
   return {
     name: "pbft",
     async start() {
       if (started) return;
+      const stored = await options.store.get(EPOCHS_KEY);
+      book = createEpochBook({
+        genesis: options.genesisMembers,
+        ...(stored ? { stored: decodeHistory(stored) } : {}),
+        checkpointInterval: config.checkpointInterval,
+        maxInFlight: config.maxInFlight,
+      });
+      host = createPbftChainHost({
+        chainId: config.chainId,
+        chain,
+        mempool: options.mempool,
+        suite: options.suite,
+        epochs: book,
+        fetcher: options.fetcher,
+        clock: options.clock,
+        logger: logger.child("pbft-host"),
+        limits: options.limits,
+      });
       started = true;
-      await driver.start();
+      await startEpoch(book.at(headSeq() + 1));
+      const epochs = book;
+      unsubscribers.push(
+        epochs.onChange(() => {
+          const next = current ? epochs.next(current) : undefined;
+          if (next) driver?.limit(next.firstSeq - 1);
+        }),
+        chain.onCommit(() => queueMicrotask(maybeSwitch)),
+      );
+      maybeSwitch();
     },
     async stop() {
       if (!started) return;
       started = false;
-      await driver.stop();
+      for (const off of unsubscribers.splice(0)) off();
+      await switching;
+      await driver?.stop();
     },
-    receive: (peer, frame) => driver.receive(peer, frame),
-    pbftStatus: () => (started ? driver.status() : undefined),
+    receive: (peer, frame) => driver?.receive(peer, frame),
+    pbftStatus: () => (started ? driver?.status() : undefined),
+    epoch: () => current,
     status(): ConsensusStatus {
-      const ids = config.validators.map((v) => v.id);
-      if (!started) return { engine: "pbft", view: 0, primary: ids[0], validators: ids };
-      const status = driver.status();
+      const ids = (current?.validators ?? config.validators).map((v) => v.id);
+      const status = started && driver && !switching ? driver.status() : undefined;
+      if (!status) return { engine: "pbft", view: 0, primary: ids[0], validators: ids };
       return { engine: "pbft", view: status.view, primary: status.primary, validators: ids };
     },
   };

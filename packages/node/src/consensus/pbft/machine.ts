@@ -78,7 +78,12 @@ export type PbftInput =
   /** The host committed a block (in order; also blocks fetched by catch-up). */
   | { readonly kind: "committed"; readonly head: CommittedHead }
   /** Whether the host has batches waiting to be ordered. */
-  | { readonly kind: "pending-work"; readonly pending: boolean };
+  | { readonly kind: "pending-work"; readonly pending: boolean }
+  /**
+   * No sequence number above `lastSeq` belongs to this machine's validator set (a membership
+   * change takes effect after it): never propose, accept or vote beyond it.
+   */
+  | { readonly kind: "limit"; readonly lastSeq: number };
 
 /** A durable record of this node's own decisions; persisted before any message that depends on it is sent. */
 export type PbftRecord =
@@ -162,7 +167,10 @@ export interface PbftMachineOptions {
   readonly sign: (message: PbftMessage) => SignedMessage;
   /** The committed head at start. */
   readonly head: CommittedHead;
-  /** The genesis block: the stable checkpoint before any other. */
+  /**
+   * The base block of this validator set: genesis, or the last block of the previous set after
+   * a membership change. It is the stable checkpoint before any other.
+   */
   readonly genesis: CommittedHead;
   readonly primary?: PrimarySelector;
   readonly recovery?: PbftRecovery;
@@ -239,7 +247,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
   let phase: "normal" | "view-change" = "normal";
   let committed: CommittedHead = options.head;
   const genesisCheckpoint: CheckpointProof = {
-    seq: 0,
+    seq: options.genesis.seq,
     blockId: options.genesis.blockId,
     stateRoot: options.genesis.stateRoot,
     proof: [],
@@ -248,6 +256,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
     options.recovery?.stable && options.recovery.stable.seq <= options.head.seq
       ? options.recovery.stable
       : genesisCheckpoint;
+  let lastSeq = Number.POSITIVE_INFINITY;
   const slots = new Map<number, Slot>();
   const checkpointVotes = new Map<number, Map<string, Map<string, SignedMessage>>>(); // seq → blockId|root → sender
   // Each validator's newest checkpoint above the stable one: bounds what a Byzantine sender can make us hold.
@@ -308,7 +317,9 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
 
   /** Sequence numbers this node acts on: above its head, within the watermark window. */
   const inWindow = (seq: number): boolean =>
-    seq > committed.seq && seq <= Math.max(stable.seq, committed.seq) + config.window;
+    seq > committed.seq &&
+    seq <= Math.max(stable.seq, committed.seq) + config.window &&
+    seq <= lastSeq;
 
   /** Records a vote unless it would contradict an earlier one; returns false when it would. */
   const castVote = (
@@ -414,7 +425,8 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
     const next = last + 1;
     if (
       next > Math.max(stable.seq, committed.seq) + config.window ||
-      next - committed.seq > config.maxInFlight
+      next - committed.seq > config.maxInFlight ||
+      next > lastSeq
     )
       return;
     building = true;
@@ -504,6 +516,9 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
       }
       return;
     }
+    // Only as far ahead as a correct primary may be: this keeps a Byzantine primary from
+    // collecting votes beyond a membership change this replica has not yet committed.
+    if (seq - committed.seq > config.maxInFlight) return;
     const earlier = myVotes.get(`prepare@${v}:${seq}`);
     if (earlier !== undefined && earlier !== proposal.blockId) return;
     s.accepted = { blockId: proposal.blockId, message: m };
@@ -799,7 +814,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
   const validViewChange = (m: SignedMessage): boolean => {
     if (m.message.type !== "view-change") return false;
     const { view: v, stable: cp, prepared } = m.message;
-    if (cp.seq === 0) {
+    if (cp.seq === genesisCheckpoint.seq) {
       if (cp.blockId !== genesisCheckpoint.blockId) return false;
     } else {
       const signers = new Set<string>();
@@ -1046,6 +1061,9 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
       return;
     }
     if (ownViewChange) emit({ kind: "broadcast", message: ownViewChange });
+    // Alone in a view change: the others may have moved on (a later view, a new validator
+    // set). Probe peers for committed blocks beyond our head.
+    emit({ kind: "catch-up", seq: committed.seq + 1, blockId: "" });
     refreshViewTimer(true);
   };
 
@@ -1141,6 +1159,10 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
           break;
         case "committed":
           onCommitted(input.head);
+          break;
+        case "limit":
+          lastSeq = input.lastSeq;
+          for (const seq of [...slots.keys()]) if (seq > lastSeq) slots.delete(seq);
           break;
         case "pending-work":
           if (pendingWork !== input.pending) {

@@ -11,6 +11,7 @@
  * A family without a policy is `registered`.
  */
 import { ROLES, type Role } from "../identity/identity.js";
+import { parseMembership } from "./members.js";
 
 /** A parsed family access policy. */
 export type FamilyPolicy =
@@ -69,6 +70,13 @@ const VALIDATORS: readonly { pattern: RegExp; check: (value: string) => string |
   {
     pattern: /^govchain\.block\.max_bytes$/,
     check: (v) => (POSITIVE_INT.test(v) ? undefined : "must be a positive integer"),
+  },
+  {
+    pattern: /^govchain\.consensus\.members$/,
+    check: (v) => {
+      const parsed = parseMembership(v);
+      return typeof parsed === "string" ? parsed : undefined;
+    },
   },
   {
     pattern: /^govchain\.chain\.name$/,
