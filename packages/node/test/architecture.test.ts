@@ -19,7 +19,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   state: ["common", "storage"],
   metrics: [],
   execution: ["common", "state", "storage", "wire"],
-  families: ["common", "execution", "wire"],
+  gs1: ["common"],
+  families: ["common", "execution", "wire", "gs1"],
+  trace: ["common", "crypto", "families", "gs1", "state", "wire"],
   ledger: ["common", "storage", "wire"],
   admission: ["common", "crypto", "execution", "ledger", "wire"],
   chain: ["common", "crypto", "execution", "admission", "ledger", "state", "storage", "wire"],
@@ -40,6 +42,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     "genesis",
     "metrics",
     "node",
+    "gs1",
+    "trace",
   ],
   network: ["common", "crypto"],
   p2p: ["common", "crypto", "wire", "network", "admission", "ledger", "consensus"],
@@ -151,7 +155,7 @@ describe("architecture", () => {
     const pattern = /\b(Date\.now\(|setTimeout\(|setInterval\(|Math\.random\()/;
     const violations = files
       .filter((f) =>
-        ["consensus", "execution", "chain", "state", "families", "ledger", "admission"].includes(
+        ["consensus", "execution", "chain", "state", "families", "ledger", "admission", "gs1", "trace"].includes(
           moduleOf(f),
         ),
       )

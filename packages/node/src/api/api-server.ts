@@ -32,6 +32,7 @@ import { createEventHub } from "./event-hub.js";
 import { registerGovchainRoutes } from "./govchain-routes.js";
 import { type ApiNode, clip, createWaitTracker, type RouteContext } from "./route-context.js";
 import { registerSawtoothRoutes } from "./sawtooth-routes.js";
+import { registerTraceRoutes } from "./trace-routes.js";
 
 /** Options of `createApiServer`. */
 export interface ApiServerOptions {
@@ -296,6 +297,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   void app.register(async (instance) => {
     registerSawtoothRoutes(instance, ctx);
     registerGovchainRoutes(instance, ctx);
+    registerTraceRoutes(instance, ctx);
   });
 
   return {

@@ -7,14 +7,16 @@ import type { TransactionFamily } from "../execution/family.js";
 import { identityFamily } from "./identity/identity.js";
 import { intkeyFamily } from "./intkey/intkey.js";
 import { settingsFamily } from "./settings/settings.js";
+import { traceFamily } from "./trace/index.js";
 
 export * from "./chain-services.js";
 export * from "./identity/identity.js";
 export * from "./intkey/intkey.js";
 export * from "./settings/govchain-settings.js";
 export * from "./settings/settings.js";
+export * from "./trace/index.js";
 
 /** The families every govchain node runs. */
 export function builtinFamilies(): TransactionFamily[] {
-  return [settingsFamily, identityFamily, intkeyFamily];
+  return [settingsFamily, identityFamily, intkeyFamily, traceFamily];
 }

@@ -53,7 +53,7 @@ const POSITIVE_INT = /^[1-9]\d{0,9}$/;
 /** Validators of known `govchain.` settings: return a problem, or undefined when valid. */
 const VALIDATORS: readonly { pattern: RegExp; check: (value: string) => string | undefined }[] = [
   {
-    pattern: /^govchain\.family\.[a-z0-9_-]{1,64}\.policy$/,
+    pattern: /^govchain\.family\.[A-Za-z0-9_-]{1,64}\.policy$/,
     check: (v) =>
       parseFamilyPolicy(v)
         ? undefined
