@@ -241,6 +241,7 @@ export function createNode(options: NodeOptions): GovchainNode {
       clock,
       logger: logger.child("p2p"),
       onPbftFrame: (peer, frame) => pbft?.receive(peer, frame),
+      onPeerHead: (_peer, height) => pbft?.peerHead(height),
     });
     const services = peerServices;
     const links = transport;

@@ -38,7 +38,7 @@ import { registerTraceRoutes } from "./trace-routes.js";
 export interface ApiServerOptions {
   readonly node: ApiNode;
   readonly logger: Logger;
-  /** The node's clock (the API itself starts no timers; waits use the chain's, on this clock). */
+  /** The node's clock (waits use the chain's timers; closing uses it for its grace period). */
   readonly clock: Clock;
   /** Largest `POST /batches` body; default 10 MiB (`DEFAULT_WIRE_LIMITS.maxBatchListBytes`). */
   readonly maxBatchListBytes?: number;
@@ -320,7 +320,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         // Waits and streams would otherwise hold fastify.close() open for minutes.
         waits.abortAll();
         hub.close();
-        await app.close();
+        // Connections busy at close() would otherwise stay open until the keep-alive timeout
+        // (72 s): give requests in flight a moment, then close whatever is left.
+        const grace = options.clock.setTimer(2_000, () => app.server.closeAllConnections());
+        try {
+          await app.close();
+        } finally {
+          grace.cancel();
+        }
       })();
       return closed;
     },

@@ -37,6 +37,7 @@ export const FrameKind = {
   BATCH_RESPONSE: 4,
   BLOCK_REQUEST: 5,
   BLOCK_RESPONSE: 6,
+  HEAD: 7,
 } as const;
 
 /** Options of `createPeerServices`. */
@@ -51,6 +52,10 @@ export interface PeerServicesOptions {
   readonly logger: Logger;
   /** Receives PBFT frames (without the kind byte). */
   readonly onPbftFrame: (peer: string, frame: Uint8Array) => void;
+  /** Told the committed height a peer announces (heads are exchanged every `headIntervalMs`). */
+  readonly onPeerHead?: (peer: string, height: bigint) => void;
+  /** How often to announce this node's head; default 2,000 ms. */
+  readonly headIntervalMs?: number;
   /** How long to wait for a peer's answer; default 2,000 ms. */
   readonly requestTimeoutMs?: number;
   /** Most blocks in one answer; default 64. */
@@ -81,6 +86,17 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
   let nextRequest = 1;
   const pending = new Map<number, { resolve: (payload: unknown) => void; timer: Timer }>();
   const unsubscribers: (() => void)[] = [];
+  let headTimer: Timer | undefined;
+  let running = false;
+
+  // A lagging node learns it is behind even when no consensus traffic flows (an idle network).
+  const announceHead = (): void => {
+    if (!running) return;
+    const height = blocks.head()?.height;
+    if (height !== undefined)
+      transport.broadcast(withKind(FrameKind.HEAD, encode([height.toString()])));
+    headTimer = clock.setTimer(options.headIntervalMs ?? 2_000, announceHead);
+  };
 
   const request = (peer: string, kind: number, body: unknown[]): Promise<unknown> => {
     const id = nextRequest++;
@@ -214,6 +230,16 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
       case FrameKind.BLOCK_REQUEST:
         guard(Promise.resolve().then(() => onBlockRequest(peer, payload)));
         return;
+      case FrameKind.HEAD: {
+        try {
+          const [height] = decode(payload) as [unknown];
+          if (typeof height === "string" && /^\d{1,20}$/.test(height))
+            options.onPeerHead?.(peer, BigInt(height));
+        } catch {
+          // ignore a malformed announcement
+        }
+        return;
+      }
       case FrameKind.BATCH_RESPONSE:
       case FrameKind.BLOCK_RESPONSE:
         answer(Uint8Array.from(payload));
@@ -234,6 +260,8 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
     },
 
     start() {
+      running = true;
+      announceHead();
       unsubscribers.push(transport.onFrame(onFrame));
       unsubscribers.push(
         admission.onAdmitted((batches, source) => {
@@ -246,6 +274,8 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
     },
 
     stop() {
+      running = false;
+      headTimer?.cancel();
       for (const off of unsubscribers.splice(0)) off();
       for (const [id, waiter] of pending) {
         waiter.timer.cancel();

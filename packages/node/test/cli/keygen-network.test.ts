@@ -181,7 +181,10 @@ describe("govchain network init", () => {
       parseGenesis(JSON.parse(await readFile(join(dir, "nets/x/genesis.json"), "utf8"))).chainId,
     ).toBe("test-chain");
 
-    const many = await runCli(["network", "init", "--dir", "nets/y", "--nodes", "4"], { cwd: dir });
+    const many = await runCli(
+      ["network", "init", "--dir", "nets/y", "--nodes", "4", "--engine", "devmode"],
+      { cwd: dir },
+    );
     expect(many.code).toBe(1);
     expect(many.stderr).toMatch(/^error \[UNSUPPORTED\]: /);
 

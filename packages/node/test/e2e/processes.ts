@@ -5,6 +5,7 @@
  * left behind.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { createServer, type Server } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -127,6 +128,8 @@ export async function stopAll(): Promise<void> {
 
 /** The prefix `node start` prints before its API URL. */
 export const API_READY = "API listening at ";
+/** The prefix a PBFT `node start` prints before its P2P endpoint. */
+export const P2P_READY = "P2P listening at ";
 
 /** Starts `govchain node start <args>` and resolves with the process and its API URL. */
 export async function startNode(
@@ -136,4 +139,86 @@ export async function startNode(
   const proc = startGovchain(["node", "start", ...args], cwd);
   const line = await proc.waitForLine((l) => l.startsWith(API_READY));
   return { proc, url: line.slice(API_READY.length).trim() };
+}
+
+/**
+ * A base port `b` such that `b … b + count − 1` are all free on 127.0.0.1, for PBFT networks
+ * whose peers must know each other's ports before any node starts (so `--p2p-port 0` cannot
+ * work): the OS picks a free port, the following ones are checked by binding them, and all are
+ * released together. Another process may take one of them before the node binds it — a small
+ * race, which ends in a clear `PORT_IN_USE` from the node rather than a hang.
+ */
+export async function freePortRange(count: number, attempts = 50): Promise<number> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const servers: Server[] = [];
+    try {
+      const base = await listenOn(servers, 0);
+      if (base + count - 1 > 65_535) continue;
+      let ok = true;
+      for (let i = 1; i < count && ok; i++) ok = (await listenOn(servers, base + i)) > 0;
+      if (ok) return base;
+    } finally {
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    }
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+/** Listens on 127.0.0.1:`port` and keeps the server in `servers`; the bound port, or 0 if taken. */
+async function listenOn(servers: Server[], port: number): Promise<number> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(0));
+    server.listen({ host: "127.0.0.1", port, exclusive: true }, () => {
+      servers.push(server);
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : 0);
+    });
+  });
+}
+
+/** GET a JSON document; throws with the status and body on anything but 2xx. */
+export async function getJson<T>(url: string, timeoutMs = 30_000): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined or false, failing after
+ * `timeoutMs` with `what` and the last error seen. Polling with a deadline, not a sleep: the
+ * pause only spaces out the questions.
+ */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** True while a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -62,6 +62,7 @@ export const FAULT_CLASSES = [
   "invalid-blocks",
   "twins",
   "mutation",
+  "slow-restart",
   "mixed",
 ] as const;
 export type FaultClass = (typeof FAULT_CLASSES)[number];
@@ -216,6 +217,9 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     for (const inst of instances) inst.group = rng.int(2);
   }
   const honest = (inst: Instance): boolean => !inst.faulty;
+  // slow-restart: the primary crashes, comes back slow (as a node catching up under CPU load),
+  // and must not drop out of the protocol.
+  const slowNodes = new Set<string>();
 
   // --- agreement and progress tracking -------------------------------------------------------
   const committedAt = new Map<number, string>();
@@ -379,7 +383,8 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
       validators: ids,
       quorum,
       verify: auth.verify,
-      executeMs: 2,
+      // A slow node (slow-restart class) executes every block 10–30 times slower.
+      executeMs: slowNodes.has(inst.name) ? 20 + rng.int(40) : 2,
       maxTxs: 4,
       alive,
       violation: (what) => {
@@ -471,6 +476,15 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
   };
   queue.schedule(10, submit);
 
+  if (faults === "slow-restart") {
+    const victim = instances[0] as Instance;
+    const at = 300 + rng.next() * spec.healAtMs * 0.3;
+    queue.schedule(at, () => crash(victim, false));
+    queue.schedule(at + 200 + rng.next() * 800, () => {
+      slowNodes.add(victim.name);
+      void boot(victim);
+    });
+  }
   if (faults === "crash" || faults === "wipe" || mixed) {
     // Crash up to f honest nodes at random times before healing, each restarting later
     // (wipe: one faulty node restarts with an empty disk and store, and must catch up).
@@ -536,8 +550,10 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     );
   }
   for (const inst of instances) {
+    // Not awaited: a stopped node's pending host work never completes in the simulation (its
+    // generation is over), and the driver would wait for it.
     inst.alive = false;
-    await inst.driver?.stop();
+    void inst.driver?.stop();
   }
   return {
     spec,

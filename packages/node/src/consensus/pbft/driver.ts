@@ -88,6 +88,8 @@ export interface PbftDriverOptions {
 export interface PbftDriver {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** A peer reports a committed head at `seq`; the machine fetches blocks if it is behind. */
+  peerHead(seq: number): void;
   /** Tells the machine that blocks after `lastSeq` belong to the next validator set. */
   limit(lastSeq: number): void;
   /** Hands a received frame (an encoded envelope) from `peer` to the machine. */
@@ -285,6 +287,10 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
       for (const timer of timers.values()) timer.cancel();
       timers.clear();
       await outputChain;
+    },
+
+    peerHead(seq) {
+      enqueue({ kind: "behind", seq });
     },
 
     limit(lastSeq) {

@@ -62,6 +62,8 @@ export interface PbftEngineOptions {
 /** The PBFT engine; `receive` takes PBFT frames from peers. */
 export interface PbftEngine extends ConsensusEngine {
   receive(peer: string, frame: Uint8Array): void;
+  /** A peer's announced committed height. */
+  peerHead(height: bigint): void;
   pbftStatus(): PbftStatus | undefined;
   /** The validator-set epoch in force. */
   epoch(): Epoch | undefined;
@@ -198,6 +200,7 @@ export function createPbftEngine(options: PbftEngineOptions): PbftEngine {
       await driver?.stop();
     },
     receive: (peer, frame) => driver?.receive(peer, frame),
+    peerHead: (height) => driver?.peerHead(Number(height)),
     pbftStatus: () => (started ? driver?.status() : undefined),
     epoch: () => current,
     status(): ConsensusStatus {

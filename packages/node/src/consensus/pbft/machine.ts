@@ -83,7 +83,9 @@ export type PbftInput =
    * No sequence number above `lastSeq` belongs to this machine's validator set (a membership
    * change takes effect after it): never propose, accept or vote beyond it.
    */
-  | { readonly kind: "limit"; readonly lastSeq: number };
+  | { readonly kind: "limit"; readonly lastSeq: number }
+  /** A peer reports a committed head above ours (heads are exchanged while idle). */
+  | { readonly kind: "behind"; readonly seq: number };
 
 /** A durable record of this node's own decisions; persisted before any message that depends on it is sent. */
 export type PbftRecord =
@@ -648,6 +650,9 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
         if (senders.size < Q) continue;
         s.decided = { blockId, view: v, commits: [...senders.values()].slice(0, Q) };
         emit({ kind: "phase", seq: s.seq, phase: "decided" });
+        // The network is making progress: a node that is merely slow must not take that for a
+        // dead primary (S0.4), so a decision restarts the view-change clock in the normal phase.
+        if (phase === "normal") refreshViewTimer(true);
         if (!s.proposals.has(blockId)) fetch(s.seq, blockId);
         tryValidate(s.seq);
         issueCommits();
@@ -1081,6 +1086,16 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
       // nothing of its own to re-send
     } else if (phase === "view-change") {
       if (ownViewChange) emit({ kind: "broadcast", message: ownViewChange });
+      // Our old votes for unfinished heights make peers that already decided them answer
+      // with the decision, so a node alone in a view change keeps following the chain.
+      for (const s of unfinished()) {
+        for (const byBlock of s.commits.values()) {
+          for (const senders of byBlock.values()) {
+            const own = senders.get(self);
+            if (own) emit({ kind: "broadcast", message: own });
+          }
+        }
+      }
     } else {
       for (const s of unfinished()) {
         if (s.accepted && isPrimary()) emit({ kind: "broadcast", message: s.accepted.message });
@@ -1159,6 +1174,16 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
           break;
         case "committed":
           onCommitted(input.head);
+          break;
+        case "behind":
+          // Within the pipeline a peer is normally a block or two ahead; fetch only when idle
+          // (nothing in flight would bring us there) or clearly left behind.
+          if (
+            input.seq > committed.seq &&
+            (unfinished().length === 0 || input.seq > committed.seq + config.maxInFlight)
+          ) {
+            fetch(input.seq, "");
+          }
           break;
         case "limit":
           lastSeq = input.lastSeq;
