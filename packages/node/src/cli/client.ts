@@ -101,6 +101,8 @@ export interface ApiClient {
   getBlock(id: string): Promise<BlockView | undefined>;
   /** `GET /v1/proof/{address}`. */
   getProof(address: string, head?: string): Promise<ProofDocument>;
+  /** Any GET returning JSON (e.g. `/v1/trace/…`), the body as it came. */
+  getJson(pathAndQuery: string): Promise<unknown>;
 }
 
 /** What `/v1/status` reports (the fields the CLI uses; others pass through). */
@@ -371,5 +373,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const body = await request(`/v1/proof/${address}${query({ head })}`);
       return parse(proofBody, body, "/v1/proof/{address}");
     },
+
+    getJson: (pathAndQuery) => request(pathAndQuery),
   };
 }

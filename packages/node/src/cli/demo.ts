@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { intkeyAddress, organisationAddress } from "../families/index.js";
+import { buildTraceDemo } from "../trace/demo.js";
 import type { ApiClient } from "./client.js";
 import { type LoadedKey, loadKey } from "./context.js";
 import { identityTransaction } from "./identity.js";
@@ -40,6 +41,8 @@ export interface DemoSummary {
   readonly setting: { readonly key: string; readonly value: string };
   /** Addresses worth looking at (e.g. with `proof get`). */
   readonly addresses: Readonly<Record<string, string>>;
+  /** The traceability demo: lots to trace (GTIN, lot, GS1 Digital Link). */
+  readonly trace: Readonly<Record<string, { gtin: string; lot: string; digitalLink: string }>>;
 }
 
 async function demoKey(layout: NetworkLayout, name: string): Promise<LoadedKey> {
@@ -73,8 +76,26 @@ export async function loadDemoData(
       [DEMO_ENTERPRISE_ID]: organisationAddress(DEMO_ENTERPRISE_ID),
     },
   };
+  // The supply chain of seed 004: farm → mill → distributor (splits the lot) → two retailers.
+  const systemAdmin = await loadKey(layout.adminKeyPath);
+  const traceSigners = {
+    systemAdmin: systemAdmin.signer,
+    farm: (await demoKey(layout, "farm-admin")).signer,
+    mill: (await demoKey(layout, "mill-admin")).signer,
+    distributor: (await demoKey(layout, "distributor-admin")).signer,
+    retailerEast: (await demoKey(layout, "retailer-east-admin")).signer,
+    retailerWest: (await demoKey(layout, "retailer-west-admin")).signer,
+  };
+  const traceDemo = buildTraceDemo(traceSigners, { suite: systemAdmin.suite });
+  const traceLots = Object.fromEntries(
+    Object.entries(traceDemo.lots).map(([name, lot]) => [
+      name,
+      { gtin: lot.gtin, lot: lot.lot, digitalLink: lot.digitalLink },
+    ]),
+  );
+  const withTrace = { ...summary, trace: traceLots };
   if ((await client.getState(organisationAddress(DEMO_ENTERPRISE_ID))) !== undefined) {
-    return { loaded: false, batchIds: [], ...summary };
+    return { loaded: false, batchIds: [], ...withTrace };
   }
 
   const admin = await loadKey(layout.adminKeyPath);
@@ -114,5 +135,20 @@ export async function loadDemoData(
     buildBatch(admin, [proposalTransaction(DEMO_SETTING.key, DEMO_SETTING.value, "demo").tx]),
   ];
   const result = await submitAndWait(client, batches, waitSeconds, output, "loading demo data");
-  return { loaded: true, batchIds: result.batchIds, ...summary };
+  const traceIds: string[] = [];
+  if ((await client.getState(traceDemo.markerAddress)) === undefined) {
+    // Stage 2 is signed by the organisations stage 1 registers: admission checks signers
+    // against the head, so each stage waits for the one before.
+    for (const [index, stage] of traceDemo.stages.entries()) {
+      const staged = await submitAndWait(
+        client,
+        stage,
+        waitSeconds,
+        output,
+        `loading the supply-chain demo (${index + 1}/${traceDemo.stages.length})`,
+      );
+      traceIds.push(...staged.batchIds);
+    }
+  }
+  return { loaded: true, batchIds: [...result.batchIds, ...traceIds], ...withTrace };
 }

@@ -23,6 +23,7 @@ import { type CliIo, createOutput, processIo } from "./output.js";
 import { registerProof } from "./proof.js";
 import { registerSettings } from "./settings.js";
 import { registerState } from "./state.js";
+import { registerTrace } from "./trace.js";
 import { registerUp } from "./up.js";
 
 const EXAMPLES = `
@@ -74,6 +75,7 @@ export function buildProgram(ctx: CliContext, jsonErrors: boolean): Command {
   registerIdentity(program, ctx);
   registerSettings(program, ctx);
   registerState(program, ctx);
+  registerTrace(program, ctx);
   registerBlock(program, ctx);
   registerBatch(program, ctx);
   registerProof(program, ctx);

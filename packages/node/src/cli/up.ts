@@ -447,6 +447,11 @@ function summaryLines(
                 .map(([k, v]) => `${k}=${v}`)
                 .join(" ")}, setting ${demo.setting.key}.`
             : "Demo data was already loaded.",
+          ...(demo.trace.flourEast
+            ? [
+                `Supply chain: npx govchain trace ${demo.trace.flourEast.gtin} --lot ${demo.trace.flourEast.lot}${urlFlag}  (a retailer's lot, traced to the farm)`,
+              ]
+            : []),
           "",
         ]
       : []),
