@@ -9,13 +9,23 @@
  * 3. that the signed header is the block the document describes (height, state root);
  * 4. the Merkle path from that state root to the address (`verifyStateProof`).
  *
- * With PBFT the second step will check the block's commit certificate instead (a quorum of the
- * validator set); devmode has one validator, whose signature is the whole commitment.
+ * For a PBFT chain the document also carries the block's commit certificate, and `verify`
+ * requires it: a quorum of the genesis validators must have signed COMMIT for this block, so no
+ * single validator (not even the one that signed the header) can vouch for a state alone. In
+ * devmode the one validator's signature is the whole commitment. A chain whose validator set
+ * was changed by a vote needs the epoch history as well; genesis alone cannot vouch for blocks
+ * ordered by a later set, and `verify` says so.
  */
 import type { Command } from "commander";
 import { z } from "zod";
 import { fromHex } from "../common/bytes.js";
 import { isGovchainError } from "../common/errors.js";
+import { quorumSize } from "../consensus/pbft/config.js";
+import {
+  type CommitCertificate,
+  checkCertificate,
+  decodeCertificate,
+} from "../consensus/pbft/messages.js";
 import { getSuite } from "../crypto/index.js";
 import type { GenesisConfig } from "../genesis/genesis.js";
 import { verifyStateProof } from "../state/index.js";
@@ -40,6 +50,7 @@ const proofDocument = z.looseObject({
     headerSignature: hex,
     signerPublicKey: hex,
     stateRoot: hex,
+    certificate: hex.optional(),
   }),
   proof: z.unknown(),
 });
@@ -53,6 +64,8 @@ export interface VerifiedProof {
   readonly signerPublicKey: string;
   /** `genesis` for block 0, else the validator's id in the genesis file. */
   readonly signedBy: string;
+  /** Validators whose COMMIT signatures certify the block (PBFT chains). */
+  readonly certifiedBy?: readonly string[];
   readonly included: boolean;
   readonly value?: Uint8Array;
 }
@@ -118,6 +131,42 @@ export function verifyProofDocument(document: unknown, genesis: GenesisConfig): 
     signedBy = validator.id;
   }
 
+  let certifiedBy: string[] | undefined;
+  if (height > 0n && genesis.consensus.engine === "pbft") {
+    if (block.certificate === undefined)
+      invalid("a PBFT block needs its commit certificate; the document has none");
+    let certificate: CommitCertificate;
+    try {
+      certificate = decodeCertificate(fromHex(block.certificate));
+    } catch (err) {
+      invalid("the commit certificate does not decode", {}, err);
+    }
+    const keys = new Map(genesis.validators.map((v) => [v.id, v.publicKey]));
+    const strangers = certificate.signatures
+      .filter((s) => !keys.has(s.validator))
+      .map((s) => s.validator);
+    if (strangers.length > 0) {
+      invalid(
+        `the certificate is signed by ${strangers.join(", ")}, not validators in the genesis file: the validator set changed by a vote after genesis, and genesis alone cannot vouch for this block`,
+      );
+    }
+    const problem = checkCertificate(
+      certificate,
+      { seq: Number(height), blockId: block.id },
+      {
+        chainId: genesis.chainId,
+        validators: [...keys.keys()],
+        quorum: quorumSize(keys.size),
+        verify: (sender, data, signature) => {
+          const key = keys.get(sender);
+          return key !== undefined && suite.verify(fromHex(key), data, signature);
+        },
+      },
+    );
+    if (problem) invalid(`the commit certificate does not hold: ${problem}`);
+    certifiedBy = certificate.signatures.map((s) => s.validator);
+  }
+
   let outcome: ReturnType<typeof verifyStateProof>;
   try {
     outcome = verifyStateProof(proof as StateProof, {
@@ -136,6 +185,7 @@ export function verifyProofDocument(document: unknown, genesis: GenesisConfig): 
     stateRoot: header.stateRootHash,
     signerPublicKey: block.signerPublicKey,
     signedBy,
+    ...(certifiedBy ? { certifiedBy } : {}),
     included: outcome.included,
     ...(outcome.included ? { value: outcome.value } : {}),
   };
@@ -205,6 +255,11 @@ export function registerProof(program: Command, ctx: CliContext): void {
             : `valid: ${verified.address} = ${summariseValue(view, 200)}`,
           `  block       ${verified.height} ${verified.blockId}`,
           `  signed by   ${verified.signedBy === "genesis" ? "the genesis signer" : `validator ${verified.signedBy}`} ${verified.signerPublicKey}`,
+          ...(verified.certifiedBy
+            ? [
+                `  certified   by ${verified.certifiedBy.length} validators (${verified.certifiedBy.join(", ")}), a quorum of the genesis set`,
+              ]
+            : []),
           `  state root  ${verified.stateRoot}`,
           `  chain       ${genesis.chainId} (${genesis.suite})`,
         ],
@@ -219,6 +274,7 @@ export function registerProof(program: Command, ctx: CliContext): void {
             stateRoot: verified.stateRoot,
           },
           signer: { publicKey: verified.signerPublicKey, id: verified.signedBy },
+          ...(verified.certifiedBy ? { certifiedBy: verified.certifiedBy } : {}),
           chainId: genesis.chainId,
         },
       );

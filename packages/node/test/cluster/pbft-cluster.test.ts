@@ -6,6 +6,8 @@
  */
 import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
+import { verifyProofDocument } from "../../src/cli/proof.js";
+import { toHex } from "../../src/common/bytes.js";
 import { silentLogger } from "../../src/common/logger.js";
 import { decodeCertificate } from "../../src/consensus/pbft/messages.js";
 import { getSuite } from "../../src/crypto/index.js";
@@ -123,6 +125,42 @@ describe("PBFT cluster (in-process, real TLS transport)", () => {
       3,
     );
     expect(observer.status().validators).toEqual(["node0", "node1", "node2", "node3"]);
+
+    // A proof served by one node verifies with nothing but the genesis file: the header
+    // signature and the quorum certificate; a forged certificate does not.
+    const served = (await observer.blocks.getBlock(head.id)) as NonNullable<
+      Awaited<ReturnType<typeof observer.blocks.getBlock>>
+    >;
+    const document = {
+      address: intkeyAddress("a2"),
+      block: {
+        id: served.id,
+        height: served.height.toString(),
+        header: toHex(served.block.header),
+        headerSignature: served.id,
+        signerPublicKey: served.header.signerPublicKey,
+        stateRoot: served.header.stateRootHash,
+        certificate: toHex(certificate as Uint8Array),
+      },
+      proof: await observer.state.prove(head.stateRoot, intkeyAddress("a2")),
+    };
+    const verified = verifyProofDocument(JSON.parse(JSON.stringify(document)), genesis);
+    expect(verified.included).toBe(true);
+    expect(verified.certifiedBy?.length).toBeGreaterThanOrEqual(3);
+    const forged = {
+      ...document,
+      block: {
+        ...document.block,
+        certificate: toHex(
+          (certificate as Uint8Array).map((b, i) =>
+            i === (certificate as Uint8Array).length - 3 ? b ^ 1 : b,
+          ),
+        ),
+      },
+    };
+    expect(() => verifyProofDocument(JSON.parse(JSON.stringify(forged)), genesis)).toThrow(
+      /certificate/,
+    );
 
     // A batch submitted to the observer reaches the validators and commits everywhere.
     const viaObserver = await submit(observer, ["o1"]);
