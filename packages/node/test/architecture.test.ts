@@ -155,9 +155,17 @@ describe("architecture", () => {
     const pattern = /\b(Date\.now\(|setTimeout\(|setInterval\(|Math\.random\()/;
     const violations = files
       .filter((f) =>
-        ["consensus", "execution", "chain", "state", "families", "ledger", "admission", "gs1", "trace"].includes(
-          moduleOf(f),
-        ),
+        [
+          "consensus",
+          "execution",
+          "chain",
+          "state",
+          "families",
+          "ledger",
+          "admission",
+          "gs1",
+          "trace",
+        ].includes(moduleOf(f)),
       )
       .filter((f) => !adapters.has(relative(SRC, f)) && pattern.test(readFileSync(f, "utf8")))
       .map((f) => relative(SRC, f));
