@@ -1,6 +1,7 @@
 /**
  * Loader of the gm-native addon: raw SM2 signing and verification of a 32-byte digest `e`
- * through the OpenSSL that is linked into Node itself. Z_A and e = SM3(Z_A || M) are computed by
+ * through the OpenSSL that is linked into Node itself, and the native parts of the Merkle
+ * state tree (batched SHA-256 / SM3 digests, the block rebuild; src/state_native.c). Z_A and e = SM3(Z_A || M) are computed by
  * the caller (govchain's `gm` suite); see src/gm_native.c for why the addon exists at all.
  *
  * CommonJS on purpose: the suite loads the addon synchronously and only when a chain uses the
@@ -41,4 +42,7 @@ exports.verifyDigest = binding.verifyDigest;
 exports.parsePrivateKey = binding.parsePrivateKey;
 exports.publicKeyOf = binding.publicKeyOf;
 exports.signDigest = binding.signDigest;
+exports.digestMany = binding.digestMany;
+exports.merkleRebuild = binding.merkleRebuild;
+exports.nodeTableCopy = binding.nodeTableCopy;
 exports.opensslVersion = binding.opensslVersion;

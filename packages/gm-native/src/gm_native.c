@@ -1,6 +1,7 @@
 /*
  * gm-native: raw SM2 (GB/T 32918) signing and verification of a 32-byte digest `e`, for
- * govchain's `gm` crypto suite.
+ * govchain's `gm` crypto suite. The Merkle state tree's native parts (batched digests, the
+ * block rebuild) are in state_native.c.
  *
  * Why an addon: Node's crypto cannot set the SM2 distinguishing identifier (OpenSSL 3.0's
  * EVP digest-sign path hashes Z_A with an empty id), and pure-JS SM2 is about ten times too
@@ -17,6 +18,8 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+
+#include "state_native.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -388,5 +391,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   NAPI_CALL(env, napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION_STRING),
                                          NAPI_AUTO_LENGTH, &version));
   NAPI_CALL(env, napi_set_named_property(env, exports, "opensslVersion", version));
+  if (!state_native_init(env, exports)) return NULL;
   return exports;
 }

@@ -8,14 +8,19 @@
  * the changed paths are loaded level by level, one `getMany` per level (never one await per
  * node), and the rebuild runs again. New nodes stay in a staging area until `release`, so a
  * candidate block can be executed on top of another candidate's root before either is
- * persisted. Reads look in staging, then in a bounded LRU of nodes, then in the store.
+ * persisted. Reads look in staging, then in a bounded two-generation cache of nodes, then in
+ * the store.
  *
- * Performance shapes the representation (ADR 0003, "measurement"): in memory a node is just
- * its encoding, one `Uint8Array` view into a shared slab, read in place; nodes are keyed by the
- * 32-character latin1 string of their hash. Decoded node objects, hex keys and per-node
- * buffers made the young-generation GC copy ~1 KB per node and cost more than the hashing.
+ * Performance shapes the representation (ADR 0003, "Measurement"): in memory a node is just
+ * its encoding in a shared slab, and tables of plain integers map its hash to where it is
+ * (node-table.ts), so the cache holds no JS object per node. The rebuild itself is one native
+ * call per block (`merkleRebuild` in @govchain/gm-native): it walks the old nodes in those
+ * tables, encodes the new ones into slabs and hashes them bottom-up. Decoded node objects,
+ * string keys and per-node buffers had made the garbage collector and the JavaScript around
+ * each hash cost ~4× the hashing itself.
  */
-import { LRUCache } from "lru-cache";
+import { createRequire } from "node:module";
+import type * as GmNative from "@govchain/gm-native";
 import { isLowerHexOfLength } from "../common/bytes.js";
 import { GovchainError, invariant } from "../common/errors.js";
 import type { KvOperation, KvStore } from "../storage/interface.js";
@@ -33,33 +38,32 @@ import type {
   StateUpdate,
 } from "./interface.js";
 import {
-  childCount,
   childOffsetOf,
   childOrdinal,
   comparePrefix,
   decodeNode,
   digitAt,
-  digitWidth,
   EMPTY_NODE_BYTES,
-  encodeBranch,
-  encodeLeaf,
   HASH_BYTES,
-  leafHasAddress,
   NodeKind,
-  prefixCommon,
-  prefixDigit,
   prefixLength,
   type Radix,
-  rewriteBranch,
   slotHex,
 } from "./node-codec.js";
+import { NODE_TABLE_SEED, NodeTable, SlabRegistry } from "./node-table.js";
+
+// The block rebuild is native (gm-native's src/state_native.c; the addon is a dependency of
+// the workspace, built at install): the algorithm of ADR 0003 over the same encoding. The proof
+// verifier does not use it: third parties check proofs with node:crypto alone.
+const { merkleRebuild } = createRequire(import.meta.url)("@govchain/gm-native") as typeof GmNative;
 
 /** Bounds of the cache of nodes. */
 export interface StateCacheOptions {
   /**
    * Approximate bytes of cached nodes (encoding plus a fixed per-node overhead). Default
    * 64 MiB: the upper five levels of a 16-ary tree of 1M leaves, which every block touches,
-   * take ~45 MiB.
+   * take ~45 MiB. The cache has two generations of half this each (below), so it holds
+   * between half and all of it.
    */
   readonly maxBytes?: number;
 }
@@ -68,7 +72,10 @@ export interface StateCacheOptions {
 export interface StateTreeOptions {
   /** Where nodes are read from; `update` never writes, it returns the operations. */
   readonly store: KvStore;
-  /** The chain's 32-byte suite hash. */
+  /**
+   * The chain's 32-byte suite hash. The tree hashes nodes natively by `hashName`; this is
+   * checked against it at construction.
+   */
   readonly hash: (data: Uint8Array) => Uint8Array;
   /** Name of `hash`, written into proofs; checked against `hash` at construction. */
   readonly hashName: StateHashName;
@@ -89,45 +96,43 @@ export interface MerkleStateTree extends StateTree {
 
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
-// Heap bytes of a cached node beyond its encoding: the view, its key string, the LRU entry.
+// Heap bytes of a cached node beyond its encoding: the view object, its table slot (32 key
+// bytes and a pointer, in a table at most half full).
 const NODE_OVERHEAD_BYTES = 128;
 
-/** Slab size for new nodes' bytes; nodes larger than an eighth of it get their own buffer. */
+/**
+ * Slab size for new nodes' bytes; nodes larger than an eighth of it get their own buffer. The
+ * native rebuild allocates the same way (SLAB_BYTES in gm-native's state_native.c).
+ */
 const SLAB_BYTES = 64 * 1024;
 
-/** "Nothing changed below": lets parents skip re-encoding without comparing bytes. */
-const UNCHANGED: Uint8Array = new Uint8Array(0);
+/** A store key: `KeyPrefix.STATE_NODE ‖ hash`. */
+const KEY_BYTES = 1 + HASH_BYTES;
 
 const EMPTY_BYTES: Uint8Array = EMPTY_NODE_BYTES;
 
+const NOT_LOWER_HEX = /[^0-9a-f]/;
+
 /** A node on the paths of a sorted batch of addresses, with the range of them that reach it. */
 interface Visit {
-  /** latin1 string of the node's hash. */
-  readonly id: string;
+  /** Where the node's hash is: 32 bytes at `at` in `src` (a parent node, or a root hash). */
+  readonly src: Uint8Array;
+  readonly at: number;
   bytes: Uint8Array;
   readonly lo: number;
   readonly hi: number;
 }
 
-/** Thrown inside a rebuild that reached a node not in memory; the update then loads paths. */
-class NodeNotInMemory extends Error {}
-
 type Slice = (this: Uint8Array, start: number, end: number) => string;
-const bufferProto = Buffer.prototype as unknown as { latin1Slice?: Slice; hexSlice?: Slice };
-const viewSlice = (encoding: "latin1" | "hex"): Slice =>
+const bufferProto = Buffer.prototype as unknown as { hexSlice?: Slice };
+const viewSlice = (encoding: "hex"): Slice =>
   function (this: Uint8Array, start: number, end: number): string {
     return Buffer.from(this.buffer, this.byteOffset + start, end - start).toString(encoding);
   };
-// Node's own slice methods read any Uint8Array without building a Buffer view first, which
-// measured ~40% cheaper per key than `Buffer.from(…).toString`. They are undocumented, so a
-// runtime without them gets the view.
-const latin1Slice: Slice = bufferProto.latin1Slice ?? viewSlice("latin1");
+// Node's own slice method reads any Uint8Array without building a Buffer view first, which
+// measured ~40% cheaper per string than `Buffer.from(…).toString`. It is undocumented, so a
+// runtime without it gets the view.
 const hexSlice: Slice = bufferProto.hexSlice ?? viewSlice("hex");
-
-/** The map key of a node: its 32-byte hash, at `from` in `bytes`, as a latin1 string. */
-function idAt(bytes: Uint8Array, from: number): string {
-  return latin1Slice.call(bytes, from, from + HASH_BYTES);
-}
 
 function hexOf(bytes: Uint8Array, from = 0, to = bytes.length): string {
   return hexSlice.call(bytes, from, to);
@@ -135,11 +140,18 @@ function hexOf(bytes: Uint8Array, from = 0, to = bytes.length): string {
 
 const LEAF_VALUE_OFFSET = 1 + ADDRESS_HEX_LENGTH / 2;
 
-function storeKey(id: string): Uint8Array {
-  const key = new Uint8Array(1 + HASH_BYTES);
+/** The store key of the node whose hash is at `at` in `src`. */
+function storeKey(src: Uint8Array, at: number): Uint8Array {
+  const key = new Uint8Array(KEY_BYTES);
   key[0] = KeyPrefix.STATE_NODE;
-  Buffer.from(key.buffer, key.byteOffset + 1, HASH_BYTES).write(id, "latin1");
+  key.set(src.subarray(at, at + HASH_BYTES), 1);
   return key;
+}
+
+/** True when the 32 bytes at `at` in `a` equal those at `bt` in `b`. */
+function sameHash(a: Uint8Array, at: number, b: Uint8Array, bt: number): boolean {
+  for (let i = 0; i < HASH_BYTES; i++) if (a[at + i] !== b[bt + i]) return false;
+  return true;
 }
 
 /** Creates a state tree reading through `options.store`. */
@@ -162,77 +174,146 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
     });
   }
   const emptyRoot = emptyHash.toString("hex");
-  const emptyId = emptyHash.toString("latin1");
-  const width = digitWidth(radix);
+  const isEmptyHash = (src: Uint8Array, at: number): boolean => sameHash(src, at, emptyHash, 0);
 
-  const staged = new Map<string, Uint8Array>();
-  // Holders beyond the first of a staged node: the same node can come out of two candidate
-  // blocks built on one parent. Rare, so kept apart from `staged`.
-  const extraRefs = new Map<string, number>();
-  const updateIds = new WeakMap<StateUpdate, string[]>();
-  const cache = new LRUCache<string, Uint8Array>({
-    maxSize: options.cache?.maxBytes ?? DEFAULT_CACHE_BYTES,
-    sizeCalculation: (bytes) => bytes.length + NODE_OVERHEAD_BYTES,
-  });
-
-  // New nodes and operation keys are carved from shared slabs. A slab stays alive while any
-  // node in it is staged or cached; a block's nodes are released and evicted together, so
-  // this holds little beyond what the cache bound already allows.
-  let slab = new Uint8Array(SLAB_BYTES);
+  // Nodes in memory live in shared slabs; tables map hashes to places in them (node-table.ts).
+  // New nodes are carved from the current slab, by the native rebuild or by `keep` below. A
+  // slab is dropped when no table entry points into it any more; a block's nodes are staged,
+  // released and evicted together, so this holds little beyond what the cache bound allows.
+  const slabs = new SlabRegistry();
+  let slab = new ArrayBuffer(SLAB_BYTES);
+  let slabId = slabs.add(slab);
+  slabs.retain(slabId); // the tree's own count on its current slab
   let slabUsed = 0;
-  const allocate = (length: number): Uint8Array => {
-    if (length > SLAB_BYTES / 8) return new Uint8Array(length);
-    if (slabUsed + length > SLAB_BYTES) {
-      slab = new Uint8Array(SLAB_BYTES);
-      slabUsed = 0;
+  const setCurrentSlab = (buffer: ArrayBuffer, id: number, used: number): void => {
+    if (id !== slabId) {
+      slabs.retain(id);
+      slabs.release(slabId);
+      slab = buffer;
+      slabId = id;
     }
-    const out = slab.subarray(slabUsed, slabUsed + length);
-    slabUsed += length;
-    return out;
+    slabUsed = used;
+  };
+  /** Copies `bytes` into a slab; returns the buffer id and offset. */
+  const keep = (bytes: Uint8Array): [number, number] => {
+    if (bytes.length > SLAB_BYTES / 8) {
+      const id = slabs.add(new ArrayBuffer(bytes.length));
+      slabs.view(id, 0, bytes.length).set(bytes);
+      return [id, 0];
+    }
+    if (slabUsed + bytes.length > SLAB_BYTES) {
+      const buffer = new ArrayBuffer(SLAB_BYTES);
+      setCurrentSlab(buffer, slabs.add(buffer), 0);
+    }
+    const offset = slabUsed;
+    new Uint8Array(slab, offset, bytes.length).set(bytes);
+    slabUsed += bytes.length;
+    return [slabId, offset];
   };
 
-  const peek = (id: string): Uint8Array | undefined => {
-    if (id === emptyId) return EMPTY_BYTES;
-    return staged.get(id) ?? cache.get(id);
+  // Staging: one table per update not yet released. A node can come out of two candidate
+  // blocks built on one parent; it then sits in both tables and stays staged until both are
+  // released. There are rarely more than two tables.
+  const staged: NodeTable[] = [];
+  const updateTables = new WeakMap<StateUpdate, NodeTable>();
+  // A released staging table, emptied, kept for the next update: one block's table is ~400 KB.
+  let spare: NodeTable | undefined;
+  const stagedGet = (src: Uint8Array, at: number): Uint8Array | undefined => {
+    for (let t = staged.length - 1; t >= 0; t--) {
+      const bytes = (staged[t] as NodeTable).get(src, at);
+      if (bytes !== undefined) return bytes;
+    }
+    return undefined;
+  };
+
+  // The node cache: two generations, each holding up to half the byte bound. New entries go
+  // into the young one; when it is full it becomes the old one and the previous old one is
+  // dropped whole; a hit in the old one is copied into the young one. This approximates an LRU
+  // with a few table operations, where lru-cache's bookkeeping cost ~10% of an update and the
+  // string keys and node objects much more (ADR 0003, Measurement).
+  const generationBytes = Math.max(
+    1,
+    Math.floor((options.cache?.maxBytes ?? DEFAULT_CACHE_BYTES) / 2),
+  );
+  let young = new NodeTable(slabs);
+  let old = new NodeTable(slabs);
+  const ageIfFull = (): void => {
+    if (young.bytes + young.size * NODE_OVERHEAD_BYTES <= generationBytes) return;
+    old.clear();
+    old = young;
+    // Sized for the entries of a full generation of nodes like the last one's, so that it
+    // rarely grows (a bulk load can overfill one generation; that one then grew).
+    const perEntry = NODE_OVERHEAD_BYTES + old.bytes / Math.max(1, old.size);
+    young = new NodeTable(slabs, Math.min(old.size, Math.ceil((1.1 * generationBytes) / perEntry)));
+  };
+  const cacheSet = (src: Uint8Array, at: number, id: number, offset: number, length: number) => {
+    if (young.set(src, at, id, offset, length)) ageIfFull();
+  };
+  const cacheGet = (src: Uint8Array, at: number): Uint8Array | undefined => {
+    const hit = young.find(src, at);
+    if (hit >= 0) return young.view(hit);
+    const aged = old.find(src, at);
+    if (aged < 0) return undefined;
+    const bytes = old.view(aged);
+    cacheSet(src, at, old.slabAt(aged), old.offsetAt(aged), old.lengthAt(aged));
+    return bytes;
+  };
+
+  /** The tables nodes are looked up in, in order, as the native rebuild takes them. */
+  const lookupTables = (first?: NodeTable): (Int32Array | number)[] => {
+    const tables: (Int32Array | number)[] = [];
+    if (first !== undefined) tables.push(...first.storage());
+    for (let t = staged.length - 1; t >= 0; t--) tables.push(...(staged[t] as NodeTable).storage());
+    tables.push(...young.storage(), ...old.storage());
+    return tables;
+  };
+
+  /** The node whose hash is at `at` in `src`, if it is in memory. */
+  const peek = (src: Uint8Array, at: number): Uint8Array | undefined => {
+    const bytes = (staged.length === 0 ? undefined : stagedGet(src, at)) ?? cacheGet(src, at);
+    if (bytes !== undefined) return bytes;
+    // The empty root is never stored; checked last, since it is only ever a root.
+    return isEmptyHash(src, at) ? EMPTY_BYTES : undefined;
   };
 
   /** Fills in the bytes of `visits`, with one store round trip for all misses. */
   async function fill(visits: readonly Visit[]): Promise<void> {
     const misses: Visit[] = [];
     for (const visit of visits) {
-      const bytes = peek(visit.id);
+      const bytes = peek(visit.src, visit.at);
       if (bytes === undefined) misses.push(visit);
       else visit.bytes = bytes;
     }
     if (misses.length === 0) return;
-    const values = await store.getMany(misses.map((visit) => storeKey(visit.id)));
+    const values = await store.getMany(misses.map((visit) => storeKey(visit.src, visit.at)));
     for (let m = 0; m < misses.length; m++) {
       const visit = misses[m] as Visit;
       const value = values[m];
       if (value === undefined) {
         throw new GovchainError(StateErrorCode.STATE_NODE_MISSING, "a state node is missing", {
-          hash: Buffer.from(visit.id, "latin1").toString("hex"),
+          hash: hexOf(visit.src, visit.at, visit.at + HASH_BYTES),
         });
       }
       // A racing read may have fetched it meanwhile; keep one copy.
-      let bytes = peek(visit.id);
+      let bytes = peek(visit.src, visit.at);
       if (bytes === undefined) {
-        // A plain view: a Buffer's `subarray` constructs a FastBuffer, measurably slower.
-        bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-        decodeNode(bytes); // rejects a corrupt store entry here, not deep in a rebuild
-        cache.set(visit.id, bytes);
+        decodeNode(value); // rejects a corrupt store entry here, not deep in a rebuild
+        const [id, offset] = keep(value);
+        cacheSet(visit.src, visit.at, id, offset, value.length);
+        bytes = slabs.view(id, offset, value.length);
       }
       visit.bytes = bytes;
     }
   }
 
-  async function fetchOne(id: string): Promise<Uint8Array> {
-    const visit: Visit = { id, bytes: EMPTY_BYTES, lo: 0, hi: 0 };
+  async function fetchOne(src: Uint8Array, at: number): Promise<Uint8Array> {
+    const visit: Visit = { src, at, bytes: EMPTY_BYTES, lo: 0, hi: 0 };
     await fill([visit]);
     return visit.bytes;
   }
 
-  function parseRoot(root: StateRoot): string {
+  /** The hash of a root given as hex. */
+  function parseRoot(root: StateRoot): Uint8Array {
     if (typeof root !== "string" || !isLowerHexOfLength(root, HASH_BYTES)) {
       throw new GovchainError(
         StateErrorCode.INVALID_STATE_ROOT,
@@ -242,7 +323,8 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
         },
       );
     }
-    return Buffer.from(root, "hex").toString("latin1");
+    const bytes = Buffer.from(root, "hex");
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   function groupEnd(
@@ -263,11 +345,11 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
    * node.
    */
   async function walk(
-    rootId: string,
+    rootHash: Uint8Array,
     addrs: readonly string[],
     onNode: (visit: Visit) => void,
   ): Promise<void> {
-    let level: Visit[] = [{ id: rootId, bytes: EMPTY_BYTES, lo: 0, hi: addrs.length }];
+    let level: Visit[] = [{ src: rootHash, at: 0, bytes: EMPTY_BYTES, lo: 0, hi: addrs.length }];
     while (level.length > 0) {
       await fill(level);
       const next: Visit[] = [];
@@ -292,7 +374,8 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
           const ordinal = childOrdinal(b, digit);
           if (ordinal >= 0) {
             next.push({
-              id: idAt(b, offset + ordinal * HASH_BYTES),
+              src: b,
+              at: offset + ordinal * HASH_BYTES,
               bytes: EMPTY_BYTES,
               lo: j,
               hi: end,
@@ -303,227 +386,6 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
       }
       level = next;
     }
-  }
-
-  /**
-   * Rebuilds the tree under `rootId` with the sorted, distinct changes `addrs`/`vals`, reading
-   * nodes synchronously through `lookup`; throws NodeNotInMemory when one is missing.
-   */
-  function rebuildTree(
-    rootId: string,
-    rootHash: Uint8Array,
-    addrs: readonly string[],
-    vals: readonly (Uint8Array | null)[],
-    lookup: (id: string) => Uint8Array | undefined,
-  ): { root: Uint8Array | null; nodes: Uint8Array[]; hashes: Uint8Array[] } {
-    const nodes: Uint8Array[] = [];
-    const hashes: Uint8Array[] = [];
-    const emit = (bytes: Uint8Array): Uint8Array => {
-      const h = hash(bytes);
-      nodes.push(bytes);
-      hashes.push(h);
-      return h;
-    };
-    const finish = (prefix: string, slots: number[], children: Uint8Array[]): Uint8Array | null => {
-      if (children.length === 0) return null;
-      // A lone child moves up as it is: nodes carry absolute positions (canonical form).
-      if (children.length === 1) return children[0] as Uint8Array;
-      return emit(encodeBranch(radix, prefix, slots, children, allocate));
-    };
-    // The hash of the node whose hash sits at `at` in `src` (a parent's bytes, or the root hash).
-    const hashAt = (src: Uint8Array, at: number): Uint8Array => src.subarray(at, at + HASH_BYTES);
-
-    function rebuild(
-      id: string,
-      lo: number,
-      hi: number,
-      src: Uint8Array,
-      at: number,
-    ): Uint8Array | null {
-      const b = lookup(id);
-      if (b === undefined) throw new NodeNotInMemory();
-      const kind = b[0];
-      if (kind === NodeKind.LEAF) return fresh(lo, hi, b, src, at);
-      if (kind === NodeKind.EMPTY) return fresh(lo, hi, undefined, src, at);
-      return rebuildBranch(b, lo, hi, src, at);
-    }
-
-    function rebuildBranch(
-      b: Uint8Array,
-      lo: number,
-      hi: number,
-      src: Uint8Array,
-      at: number,
-    ): Uint8Array | null {
-      const n = prefixLength(b);
-      const common = Math.min(
-        prefixCommon(b, addrs[lo] as string),
-        prefixCommon(b, addrs[hi - 1] as string),
-      );
-      if (common < n) {
-        // Some changes leave the branch's prefix: a new branch may be needed above it, with the
-        // old branch (rebuilt with its own changes) as one child.
-        const split = common - (common % width);
-        const own = prefixDigit(b, radix, split);
-        const slots: number[] = [];
-        const children: Uint8Array[] = [];
-        let ownResult: Uint8Array | null = UNCHANGED;
-        let others = 0;
-        let j = lo;
-        while (j < hi) {
-          const digit = digitAt(radix, addrs[j] as string, split);
-          const end = groupEnd(addrs, j, hi, split, digit);
-          if (digit === own) {
-            ownResult = rebuildBranch(b, j, end, src, at);
-          } else {
-            const child = fresh(j, end, undefined, src, at);
-            if (child !== null) {
-              slots.push(digit);
-              children.push(child);
-              others++;
-            }
-          }
-          j = end;
-        }
-        if (others === 0) return ownResult;
-        if (ownResult !== null) {
-          const k = slots.findIndex((slot) => slot > own);
-          const index = k < 0 ? slots.length : k;
-          slots.splice(index, 0, own);
-          children.splice(index, 0, ownResult === UNCHANGED ? hashAt(src, at) : ownResult);
-        }
-        return finish((addrs[lo] as string).slice(0, split), slots, children);
-      }
-
-      const offset = childOffsetOf(b);
-      const modSlots: number[] = [];
-      const modHashes: (Uint8Array | null)[] = [];
-      let removed = 0;
-      let added = 0;
-      let j = lo;
-      while (j < hi) {
-        const digit = digitAt(radix, addrs[j] as string, n);
-        const end = groupEnd(addrs, j, hi, n, digit);
-        const ordinal = childOrdinal(b, digit);
-        if (ordinal >= 0) {
-          const from = offset + ordinal * HASH_BYTES;
-          const after = rebuild(idAt(b, from), j, end, b, from);
-          if (after !== UNCHANGED) {
-            modSlots.push(digit);
-            modHashes.push(after);
-            if (after === null) removed++;
-          }
-        } else {
-          const after = fresh(j, end, undefined, src, at);
-          if (after !== null) {
-            modSlots.push(digit);
-            modHashes.push(after);
-            added++;
-          }
-        }
-        j = end;
-      }
-      if (modSlots.length === 0) return UNCHANGED;
-      const count = childCount(b) - removed + added;
-      if (count === 0) return null;
-      if (count === 1) {
-        // The one child left moves up: a modification, or an old child none touched.
-        for (const m of modHashes) if (m !== null) return m;
-        for (let i = 0, slot = 0; slot < radix; slot++) {
-          if (childOrdinal(b, slot) < 0) continue;
-          if (!modSlots.includes(slot)) return hashAt(b, offset + i * HASH_BYTES);
-          i++;
-        }
-        invariant(false, "a branch with one child left has none");
-      }
-      return emit(rewriteBranch(b, modSlots, modHashes, allocate));
-    }
-
-    /**
-     * The subtree holding the sets in `[lo, hi)` plus, unless a change names it, the existing
-     * `leaf` (hash at `at` in `src`); deletes of absent addresses vanish. UNCHANGED when the
-     * result is the leaf alone.
-     */
-    function fresh(
-      lo: number,
-      hi: number,
-      leaf: Uint8Array | undefined,
-      src: Uint8Array,
-      at: number,
-    ): Uint8Array | null {
-      let keep: string | undefined;
-      if (leaf !== undefined) {
-        // The common case, an overwrite or delete of the leaf itself, needs no hex string.
-        if (hi - lo === 1 && leafHasAddress(leaf, addrs[lo] as string)) {
-          const value = vals[lo] as Uint8Array | null;
-          if (value === null) return null;
-          if (sameValue(leaf, value)) return UNCHANGED;
-          return emit(encodeLeaf(addrs[lo] as string, value, allocate));
-        }
-        const address = hexOf(leaf, 1, LEAF_VALUE_OFFSET);
-        if (indexOf(addrs, address, lo, hi) < 0) keep = address;
-      }
-      let first = lo;
-      while (first < hi && vals[first] === null) first++;
-      let last = hi - 1;
-      while (last >= first && vals[last] === null) last--;
-      if (first > last) return keep === undefined ? null : UNCHANGED;
-      if (first === last && keep === undefined) {
-        return emit(encodeLeaf(addrs[first] as string, vals[first] as Uint8Array, allocate));
-      }
-      let min = addrs[first] as string;
-      let max = addrs[last] as string;
-      if (keep !== undefined) {
-        if (keep < min) min = keep;
-        else if (keep > max) max = keep;
-      }
-      const common = commonLength(min, max, ADDRESS_HEX_LENGTH);
-      const split = common - (common % width);
-      const keepDigit = keep === undefined ? -1 : digitAt(radix, keep, split);
-      const slots: number[] = [];
-      const children: Uint8Array[] = [];
-      let placed = keep === undefined;
-      let j = first;
-      while (j <= last) {
-        const digit = digitAt(radix, addrs[j] as string, split);
-        const end = groupEnd(addrs, j, last + 1, split, digit);
-        if (!placed && keepDigit < digit) {
-          slots.push(keepDigit);
-          children.push(hashAt(src, at));
-          placed = true;
-        }
-        let child: Uint8Array | null;
-        if (digit === keepDigit) {
-          child = fresh(j, end, leaf, src, at);
-          if (child === UNCHANGED) child = hashAt(src, at);
-          placed = true;
-        } else {
-          child = fresh(j, end, undefined, src, at);
-        }
-        if (child !== null) {
-          slots.push(digit);
-          children.push(child);
-        }
-        j = end;
-      }
-      if (!placed) {
-        slots.push(keepDigit);
-        children.push(hashAt(src, at));
-      }
-      return finish(min.slice(0, split), slots, children);
-    }
-
-    const result = rebuild(rootId, 0, addrs.length, rootHash, 0);
-    return { root: result === UNCHANGED ? rootHash : result, nodes, hashes };
-  }
-
-  function stage(update: StateUpdate, ids: readonly string[], nodes: readonly Uint8Array[]): void {
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i] as string;
-      if (staged.has(id)) extraRefs.set(id, (extraRefs.get(id) ?? 0) + 1);
-      else staged.set(id, nodes[i] as Uint8Array);
-    }
-    updateIds.set(update, ids as string[]);
   }
 
   const tree: MerkleStateTree = {
@@ -537,12 +399,12 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
     },
 
     async getMany(root, addresses) {
-      const rootId = parseRoot(root);
+      const rootHash = parseRoot(root);
       for (const address of addresses) assertAddress(address);
       const sorted = [...new Set(addresses)].sort();
       const out = new Map<Address, Uint8Array>();
       if (sorted.length === 0) return out;
-      await walk(rootId, sorted, (visit) => {
+      await walk(rootHash, sorted, (visit) => {
         if (visit.bytes[0] !== NodeKind.LEAF) return;
         const address = hexOf(visit.bytes, 1, LEAF_VALUE_OFFSET);
         if (indexOf(sorted, address, visit.lo, visit.hi) >= 0)
@@ -552,7 +414,7 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
     },
 
     async list(root, prefix, options = {}) {
-      const rootId = parseRoot(root);
+      const rootHash = parseRoot(root);
       assertAddressPrefix(prefix);
       const { start, limit } = options;
       if (start !== undefined) assertAddress(start, "start");
@@ -576,7 +438,7 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
           }
           return;
         }
-        const ids: string[] = [];
+        const froms: number[] = [];
         const bounds: (string | undefined)[] = [];
         for (let i = 0; i < node.slots.length; i++) {
           const path = node.prefix + slotHex(radix, node.slots[i] as number);
@@ -589,17 +451,17 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
             if (path > head) childBound = undefined;
           }
           const from = node.childOffset + i * HASH_BYTES;
-          ids.push(idAt(bytes, from));
+          froms.push(from);
           bounds.push(childBound);
         }
         // Every matching child yields at least one entry in the common case, so fetching as
         // many children as entries are still wanted keeps small pages from loading whole levels.
         let i = 0;
-        while (i < ids.length && entries.length < want) {
-          const n = Math.min(ids.length - i, want - entries.length);
-          const batch = ids
+        while (i < froms.length && entries.length < want) {
+          const n = Math.min(froms.length - i, want - entries.length);
+          const batch = froms
             .slice(i, i + n)
-            .map((id): Visit => ({ id, bytes: EMPTY_BYTES, lo: 0, hi: 0 }));
+            .map((at): Visit => ({ src: bytes, at, bytes: EMPTY_BYTES, lo: 0, hi: 0 }));
           await fill(batch);
           for (let k = 0; k < batch.length && entries.length < want; k++) {
             await visitNode((batch[k] as Visit).bytes, bounds[i + k]);
@@ -608,7 +470,7 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
         }
       };
 
-      await visitNode(await fetchOne(rootId), start);
+      await visitNode(await fetchOne(rootHash, 0), start);
       if (entries.length > want - 1) {
         const extra = entries.pop() as [Address, Uint8Array];
         return { entries, next: extra[0] };
@@ -617,12 +479,20 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
     },
 
     async update(root, changes: Iterable<StateChange>) {
-      const rootId = parseRoot(root);
+      const rootHash = parseRoot(root);
+      // Checked as a whole below: a regular expression over the joined addresses costs a
+      // fraction of a character loop per address.
       const latest = new Map<Address, Uint8Array | null>();
       for (const change of changes) {
-        const [address, value] = change;
-        assertAddress(address);
+        const address = change[0];
+        const value = change[1];
+        if (typeof address !== "string" || address.length !== ADDRESS_HEX_LENGTH) {
+          assertAddress(address);
+        }
         if (value !== null && !(value instanceof Uint8Array)) {
+          // Report an earlier malformed address first, as a check per change would.
+          for (const seen of latest.keys()) assertAddress(seen);
+          assertAddress(address);
           throw new GovchainError(
             StateErrorCode.INVALID_ARGUMENT,
             "a change's value is bytes or null",
@@ -633,69 +503,99 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
       }
       // Lower-case hex sorts as strings exactly as the bytes sort.
       const addrs = [...latest.keys()].sort();
+      const joined = addrs.join("");
+      if (NOT_LOWER_HEX.test(joined)) {
+        for (const address of latest.keys()) assertAddress(address);
+      }
       const vals = addrs.map((address) => latest.get(address) ?? null);
 
-      let built: { root: Uint8Array | null; nodes: Uint8Array[]; hashes: Uint8Array[] };
-      const rootHash = new Uint8Array(Buffer.from(rootId, "latin1"));
-      if (addrs.length === 0) {
-        built = { root: rootHash, nodes: [], hashes: [] };
-      } else {
+      // One native call walks the old tree, encodes and hashes the new nodes. Execution has
+      // just read these addresses, so their paths are usually in memory.
+      const packed = Buffer.from(joined, "hex");
+      const rebuild = (first?: NodeTable) =>
+        merkleRebuild(
+          hashName,
+          radix,
+          rootHash,
+          emptyHash,
+          packed,
+          vals,
+          lookupTables(first),
+          slabs.buffers,
+          NODE_TABLE_SEED,
+          slab,
+          slabUsed,
+        );
+      let built = rebuild();
+      if (built === null) {
+        // Load every node on the changed paths, a level per store round trip, and hold them
+        // here so the cache bound cannot evict them before the rebuild reads them.
+        const loaded = new NodeTable(slabs);
+        await walk(rootHash, addrs, (visit) => {
+          const bytes = visit.bytes;
+          if (bytes === EMPTY_BYTES) return;
+          // Every node `walk` hands out is a view into one of our slabs.
+          const id = slabs.idOf(bytes.buffer);
+          invariant(id !== undefined, "a loaded node is not in a slab");
+          loaded.set(visit.src, visit.at, id, bytes.byteOffset, bytes.length);
+        });
         try {
-          // Execution has just read these addresses, so their paths are usually in memory.
-          built = rebuildTree(rootId, rootHash, addrs, vals, peek);
-        } catch (err) {
-          if (!(err instanceof NodeNotInMemory)) throw err;
-          // Load every node on the changed paths, a level per store round trip, and hold them
-          // here so the cache bound cannot evict them before the rebuild reads them.
-          const loaded = new Map<string, Uint8Array>();
-          await walk(rootId, addrs, (visit) => loaded.set(visit.id, visit.bytes));
-          built = rebuildTree(rootId, rootHash, addrs, vals, (id) => loaded.get(id) ?? peek(id));
+          built = rebuild(loaded);
+        } finally {
+          loaded.clear();
         }
+        invariant(built !== null, "the rebuild misses a node that was just loaded");
       }
       const newRoot = built.root === null ? emptyRoot : hexOf(built.root);
 
-      const count = built.nodes.length;
-      const ids = new Array<string>(count);
+      // Register the new slabs (the first is the current one), and stage the new nodes under
+      // their hashes until `release`, so reads and later updates find them.
+      const { keys, layout } = built;
+      const ids = built.slabs.map((buffer, i) => (i === 0 ? slabId : slabs.add(buffer)));
+      const count = layout.length / 3;
+      const table = spare?.fits(count) ? spare : new NodeTable(slabs, count);
+      spare = undefined;
       const operations = new Array<KvOperation>(count);
       for (let i = 0; i < count; i++) {
-        const h = built.hashes[i] as Uint8Array;
-        ids[i] = idAt(h, 0);
-        const key = allocate(1 + HASH_BYTES);
-        key[0] = KeyPrefix.STATE_NODE;
-        key.set(h, 1);
-        operations[i] = { type: "put", key, value: built.nodes[i] as Uint8Array };
+        const local = layout[3 * i] as number;
+        const offset = layout[3 * i + 1] as number;
+        const length = layout[3 * i + 2] as number;
+        const from = i * KEY_BYTES;
+        table.set(keys, from + 1, ids[local] as number, offset, length);
+        operations[i] = {
+          type: "put",
+          key: new Uint8Array(keys.buffer, keys.byteOffset + from, KEY_BYTES),
+          value: new Uint8Array(built.slabs[local] as ArrayBuffer, offset, length),
+        };
       }
+      // After the entries hold their counts, or the old current slab could be dropped.
+      setCurrentSlab(built.slab, ids[built.slabs.indexOf(built.slab)] as number, built.slabUsed);
       const update: StateUpdate = { root: newRoot, parent: root, operations, nodeCount: count };
-      stage(update, ids, built.nodes);
+      staged.push(table);
+      updateTables.set(update, table);
       return update;
     },
 
     release(update) {
-      const ids = updateIds.get(update);
-      if (ids === undefined) return;
-      updateIds.delete(update);
-      for (const id of ids) {
-        const extra = extraRefs.get(id);
-        if (extra !== undefined) {
-          if (extra > 1) extraRefs.set(id, extra - 1);
-          else extraRefs.delete(id);
-          continue;
-        }
-        const bytes = staged.get(id);
-        if (bytes === undefined) continue;
-        staged.delete(id);
-        // The newest nodes are the hottest: the next block walks the same upper levels.
-        cache.set(id, bytes);
-      }
+      const table = updateTables.get(update);
+      if (table === undefined) return;
+      updateTables.delete(update);
+      staged.splice(staged.indexOf(table), 1);
+      // The newest nodes are the hottest: the next block walks the same upper levels.
+      table.copyInto(young);
+      table.clear(true);
+      spare = table;
+      ageIfFull();
     },
 
     async prove(root, address): Promise<StateProof> {
-      let id = parseRoot(root);
+      let src = parseRoot(root);
+      let at = 0;
       assertAddress(address);
       const nodes: string[] = [];
       let value: string | undefined;
       for (;;) {
-        const bytes = await fetchOne(id);
+        const bytes = await fetchOne(src, at);
         nodes.push(hexOf(bytes));
         const node = decodeNode(bytes);
         if (node.kind === NodeKind.EMPTY) break;
@@ -706,18 +606,18 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
         if (!address.startsWith(node.prefix)) break;
         const ordinal = childOrdinal(bytes, digitAt(radix, address, node.prefix.length));
         if (ordinal < 0) break;
-        const from = node.childOffset + ordinal * HASH_BYTES;
-        id = idAt(bytes, from);
+        src = bytes;
+        at = node.childOffset + ordinal * HASH_BYTES;
       }
       const base = { version: 1, hash: hashName, root, address } as const;
       return value === undefined ? { ...base, nodes } : { ...base, value, nodes };
     },
 
     async hasRoot(root) {
-      const id = parseRoot(root);
-      if (id === emptyId || staged.has(id)) return true;
+      const rootHash = parseRoot(root);
+      if (isEmptyHash(rootHash, 0) || stagedGet(rootHash, 0) !== undefined) return true;
       // Not the cache: a released, abandoned update's nodes may linger there unpersisted.
-      return (await store.get(storeKey(id))) !== undefined;
+      return (await store.get(storeKey(rootHash, 0))) !== undefined;
     },
   };
   return tree;
@@ -726,20 +626,6 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
 /** A copy of a leaf's value, as a plain Uint8Array the caller owns. */
 function leafValue(leaf: Uint8Array): Uint8Array {
   return leaf.slice(LEAF_VALUE_OFFSET);
-}
-
-/** True when the leaf holds exactly `value`. */
-function sameValue(leaf: Uint8Array, value: Uint8Array): boolean {
-  if (leaf.length - LEAF_VALUE_OFFSET !== value.length) return false;
-  for (let i = 0; i < value.length; i++) if (leaf[LEAF_VALUE_OFFSET + i] !== value[i]) return false;
-  return true;
-}
-
-/** Length of the common prefix of `a` and `b`, at most `max` characters. */
-function commonLength(a: string, b: string, max: number): number {
-  let i = 0;
-  while (i < max && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  return i;
 }
 
 /** First index in `[lo, hi)` of sorted `addrs` at or after (`past` 0) or after (1) a branch's prefix. */
