@@ -19,6 +19,8 @@ import type { ConsensusEngine, ConsensusStatus } from "./consensus/interface.js"
 import { createPbftConfig } from "./consensus/pbft/config.js";
 import { createPbftEngine, type PbftEngine } from "./consensus/pbft/engine.js";
 import type { PbftOutput } from "./consensus/pbft/machine.js";
+import { EPOCHS_KEY } from "./consensus/pbft/membership.js";
+import type { SnapshotReport } from "./consensus/pbft/snapshot-sync.js";
 import { getSuite } from "./crypto/index.js";
 import type { CryptoSuite, PrivateKey, Signer } from "./crypto/interface.js";
 import { createExecutor } from "./execution/executor.js";
@@ -33,6 +35,7 @@ import { createStateTree } from "./state/index.js";
 import type { StateTree } from "./state/interface.js";
 import { createLevelStore } from "./storage/index.js";
 import type { KvStore } from "./storage/interface.js";
+import { KeyPrefix, prefixedKey } from "./storage/prefixes.js";
 import { createWireLimits, type WireLimits } from "./wire/index.js";
 
 /** Options of `createNode`. Defaults suit a local development network. */
@@ -78,6 +81,18 @@ export interface NodeOptions {
    * node's endpoint in genesis. Port 0 asks the OS (tests).
    */
   readonly p2p?: { readonly host: string; readonly port: number };
+  /**
+   * Catch-up by state snapshot on PBFT networks (ADR 0010): a node at least `minGapBlocks`
+   * behind the peers' latest checkpoint (default 4 checkpoint intervals) installs the state
+   * at that checkpoint instead of re-executing every block; `false` always replays blocks.
+   */
+  readonly stateSync?:
+    | {
+        readonly minGapBlocks?: number;
+        /** State nodes asked of a peer per request; default 2,048. */
+        readonly nodesPerRequest?: number;
+      }
+    | false;
 }
 
 /** What `/v1/status` reports. */
@@ -242,6 +257,9 @@ export function createNode(options: NodeOptions): GovchainNode {
       logger: logger.child("p2p"),
       onPbftFrame: (peer, frame) => pbft?.receive(peer, frame),
       onPeerHead: (_peer, height) => pbft?.peerHead(height),
+      readStateNodes: (hashes) =>
+        store.getMany(hashes.map((hash) => prefixedKey(KeyPrefix.STATE_NODE, hash))),
+      readEpochHistory: () => store.get(EPOCHS_KEY),
     });
     const services = peerServices;
     const links = transport;
@@ -298,6 +316,14 @@ export function createNode(options: NodeOptions): GovchainNode {
           logger: logger.child("consensus"),
           limits: blockLimits,
           onOutput: observePhases(metrics, clock),
+          stateSync:
+            options.stateSync === false
+              ? false
+              : {
+                  ...optional("minGapBlocks", options.stateSync?.minGapBlocks),
+                  ...optional("nodesPerRequest", options.stateSync?.nodesPerRequest),
+                  onReport: (report) => countStateSync(metrics, report),
+                },
         });
         await pbft.start();
       },
@@ -467,6 +493,20 @@ function instrumentChain(chain: Chain, metrics: NodeMetrics, clock: Clock): Chai
       return head;
     },
   };
+}
+
+/** Counts a snapshot attempt in the metrics. */
+function countStateSync(metrics: NodeMetrics, report: SnapshotReport): void {
+  metrics.stateSyncs.inc({ outcome: report.outcome });
+  metrics.stateSyncSeconds.observe({ outcome: report.outcome }, report.seconds);
+  metrics.stateSyncBlocks.inc(report.blocksStored);
+  if (report.outcome === "installed") metrics.stateSyncCheckpoint.set(Number(report.height));
+  const state = report.state;
+  if (!state) return;
+  metrics.stateSyncNodes.inc({ result: "transferred" }, state.nodesTransferred);
+  metrics.stateSyncNodes.inc({ result: "present" }, state.nodesPresent);
+  metrics.stateSyncNodes.inc({ result: "rejected" }, state.nodesRejected);
+  metrics.stateSyncBytes.inc(state.bytesTransferred);
 }
 
 /** `{ [key]: value }` when the value is defined, else `{}` (exact optional properties). */

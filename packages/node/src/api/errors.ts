@@ -230,6 +230,14 @@ export const ERROR_TABLE = {
     title: "Upgrade Required",
     message: "This endpoint is a WebSocket stream: connect with a WebSocket client.",
   },
+  // A node that caught up by state snapshot holds the state from its checkpoint on only.
+  STATE_NODE_MISSING: {
+    status: 404,
+    code: 106,
+    title: "State Not Held",
+    message:
+      "This node does not hold the state at the requested block (it caught up from a later state snapshot); ask a node that executed that block.",
+  },
 
   // Admission: every refusal of a submitted batch is Sawtooth's 30, except a full queue (31).
   ALREADY_PENDING: INVALID_BATCH,
@@ -380,5 +388,7 @@ export function submissionErrorResponse(
 export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof ApiError) return errorResponse(err.code, err.message);
   if (isGovchainError(err, "NO_GENESIS")) return errorResponse("NO_GENESIS");
+  // A read at a root whose nodes this node never had (below its state snapshot).
+  if (isGovchainError(err, "STATE_NODE_MISSING")) return errorResponse("STATE_NODE_MISSING");
   return errorResponse("INTERNAL_ERROR");
 }

@@ -12,8 +12,20 @@ import type { Logger } from "../common/logger.js";
 import type { CryptoSuite, Signer } from "../crypto/interface.js";
 import type { PrivilegedReader } from "../execution/chain-services.js";
 import type { BatchOutcome, ExecutedBlock, Executor } from "../execution/executor.js";
-import type { BlockStore, ChainHead, InvalidBatchRecord } from "../ledger/block-store.js";
-import type { StateTree } from "../state/interface.js";
+import type {
+  BlockStore,
+  ChainHead,
+  HistoryBlock,
+  InvalidBatchRecord,
+  SnapshotInstall,
+  SnapshotTarget,
+} from "../ledger/block-store.js";
+import type {
+  StateNodeSource,
+  StateSyncOptions,
+  StateSyncReport,
+  StateTree,
+} from "../state/interface.js";
 import type { KvOperation } from "../storage/interface.js";
 import { encodeBlock, encodeBlockHeader, encodeConsensusFields } from "../wire/index.js";
 import type {
@@ -24,6 +36,9 @@ import type {
   ParsedBlock,
   TransactionReceipt,
 } from "../wire/types.js";
+
+// Consensus drives state sync through the chain and may not import state/ itself.
+export type { StateNodeSource, StateSyncOptions, StateSyncReport } from "../state/interface.js";
 
 /** A block that has been executed but not committed. */
 export interface Candidate {
@@ -123,6 +138,28 @@ export interface Chain {
   ): Promise<BatchStatus[]>;
   /** Subscribes to commits; returns an unsubscribe function. */
   onCommit(listener: (event: CommitEvent) => void): () => void;
+  /**
+   * Copies the state at a trusted root from peers, transferring only the nodes this node lacks
+   * (ADR 0010); the root must come from a block whose certificate was checked.
+   */
+  syncState(
+    root: string,
+    source: StateNodeSource,
+    options?: StateSyncOptions,
+  ): Promise<StateSyncReport>;
+  /** A reader of state at a trusted root this node does not hold, through peers (verified). */
+  remoteReader(root: string, source: StateNodeSource): PrivilegedReader;
+  /**
+   * Stores committed blocks below a snapshot target without executing them (indexes and
+   * certificates, no receipts); their batches leave the mempool.
+   */
+  storeHistory(blocks: readonly HistoryBlock[], target: SnapshotTarget): Promise<void>;
+  /**
+   * Makes a certified checkpoint block the head without executing it, once its state is
+   * stored (`syncState`) and the blocks below it are (`storeHistory`); publishes the commit
+   * with no receipts.
+   */
+  installSnapshot(install: SnapshotInstall): Promise<ChainHead>;
 }
 
 /** Creates the chain controller. */
@@ -393,6 +430,55 @@ export function createChain(options: ChainOptions): Chain {
     onCommit(listener) {
       commitListeners.add(listener);
       return () => commitListeners.delete(listener);
+    },
+
+    syncState(root, source, syncOptions) {
+      return state.sync(root, source, syncOptions);
+    },
+
+    remoteReader(root, source) {
+      return (addresses) => state.readRemote(root, addresses, source);
+    },
+
+    async storeHistory(history, target) {
+      await blocks.storeHistory(history, target);
+      mempool.remove(history.flatMap((h) => h.block.batches.map((b) => b.headerSignature)));
+      wakeWaiters();
+    },
+
+    async installSnapshot(install) {
+      if (!(await state.hasRoot(install.header.stateRootHash))) {
+        throw new GovchainError(
+          "STATE_MISSING",
+          `the state of snapshot block ${install.id.slice(0, 16)} is not stored`,
+          { blockId: install.id, stateRoot: install.header.stateRootHash },
+        );
+      }
+      const newHead = await blocks.installSnapshot(install);
+      const batchIds = install.block.batches.map((b) => b.headerSignature);
+      mempool.remove(batchIds);
+      const event: CommitEvent = {
+        head: newHead,
+        block: install.block,
+        header: install.header,
+        batchIds,
+        receipts: [],
+        invalid: [],
+      };
+      logger.info("block installed from a state snapshot", {
+        height: String(newHead.height),
+        id: newHead.id.slice(0, 16),
+        batches: batchIds.length,
+      });
+      for (const listener of [...commitListeners]) {
+        try {
+          listener(event);
+        } catch (err) {
+          logger.error("commit listener failed", { error: String(err) });
+        }
+      }
+      wakeWaiters();
+      return newHead;
     },
   };
   return chain;

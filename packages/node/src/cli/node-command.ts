@@ -37,6 +37,10 @@ interface NodeStartOptions {
   readonly logLevel: LogLevel;
   readonly p2pHost?: string;
   readonly p2pPort?: number;
+  /** Blocks behind the peers' latest checkpoint from which to catch up by state snapshot. */
+  readonly stateSyncMinGap?: number;
+  /** False with `--no-state-sync`: always catch up by replaying blocks. */
+  readonly stateSync: boolean;
 }
 
 function isAddressInUse(err: unknown): boolean {
@@ -102,6 +106,11 @@ async function startNode(ctx: CliContext, opts: NodeStartOptions): Promise<void>
     api: { host: opts.apiHost, port: opts.apiPort },
     logger,
     ...(p2p !== undefined ? { p2p } : {}),
+    ...(!opts.stateSync
+      ? { stateSync: false as const }
+      : opts.stateSyncMinGap !== undefined
+        ? { stateSync: { minGapBlocks: opts.stateSyncMinGap } }
+        : {}),
   });
   try {
     try {
@@ -190,6 +199,12 @@ export function registerNode(program: Command, ctx: CliContext): void {
       "PBFT: port the peer transport binds (0: any free port) [default: genesis endpoint]",
       integerIn(0, 65_535),
     )
+    .option(
+      "--state-sync-min-gap <blocks>",
+      "PBFT: catch up by state snapshot when this many blocks behind the peers' latest checkpoint [default: 4 checkpoint intervals]",
+      integerIn(1, 2 ** 31 - 1),
+    )
+    .option("--no-state-sync", "PBFT: always catch up by replaying blocks, never by snapshot")
     .addOption(
       new Option("--log-level <level>", "minimum log level")
         .choices(["trace", "debug", "info", "warn", "error", "silent"])

@@ -82,6 +82,35 @@ export interface BlockCommit {
   readonly consensusOperations?: readonly KvOperation[];
 }
 
+/** A committed block stored without being executed here: history below a state snapshot. */
+export interface HistoryBlock {
+  readonly id: string;
+  readonly height: bigint;
+  readonly block: Block;
+  /** The encoded Block protobuf. */
+  readonly bytes: Uint8Array;
+  readonly certificate?: Uint8Array;
+}
+
+/** The block a state snapshot installs; recorded while the history below it is stored. */
+export interface SnapshotTarget {
+  readonly height: bigint;
+  readonly id: string;
+}
+
+/** The checkpoint block a state snapshot makes the head, without executing it. */
+export interface SnapshotInstall {
+  readonly id: string;
+  readonly header: BlockHeader;
+  readonly consensus: ConsensusFields;
+  readonly block: Block;
+  /** The encoded Block protobuf. */
+  readonly bytes: Uint8Array;
+  readonly certificate: Uint8Array;
+  /** Consensus engine records to persist atomically with the block (the epoch history). */
+  readonly consensusOperations?: readonly KvOperation[];
+}
+
 /** Options of `createBlockStore`. */
 export interface BlockStoreOptions {
   readonly store: KvStore;
@@ -99,6 +128,13 @@ export interface BlockStore {
   commit(commit: BlockCommit): Promise<ChainHead>;
   getBlock(id: string): Promise<StoredBlock | undefined>;
   getBlockByHeight(height: bigint): Promise<StoredBlock | undefined>;
+  /**
+   * The id and encoding of the block at `height`, neither decoded nor cached: for serving
+   * long runs of history to peers without evicting the blocks the node itself reads.
+   */
+  getEncodedBlockByHeight(
+    height: bigint,
+  ): Promise<{ readonly id: string; readonly bytes: Uint8Array } | undefined>;
   /** Blocks from `startHeight` going down (newest first) or up, at most `limit`. */
   listBlocks(options: {
     startHeight?: bigint;
@@ -119,15 +155,68 @@ export interface BlockStore {
   /** Records batches rejected outside a block commit (not synced: losing them loses only a status). */
   recordInvalidBatches(records: readonly InvalidBatchRecord[]): Promise<void>;
   getCertificate(blockId: string): Promise<Uint8Array | undefined>;
+  /**
+   * The snapshot whose history is being stored, if one was started and not installed: blocks
+   * above the head are then already indexed (ADR 0010), so the head must move by that snapshot
+   * and never by re-executing those blocks, whose transactions would look committed.
+   */
+  pendingSnapshot(): SnapshotTarget | undefined;
+  /**
+   * Stores committed blocks above the head with their batch and transaction indexes and
+   * certificates, but no receipts and no state, recording `target` as the pending snapshot in
+   * the same write. Not synced: the snapshot's install is, and LevelDB's log is sequential.
+   */
+  storeHistory(blocks: readonly HistoryBlock[], target: SnapshotTarget): Promise<void>;
+  /**
+   * Makes a checkpoint block the head without executing it, in one synced write with its
+   * indexes, certificate and the consensus records; its state must already be stored and the
+   * block below it stored (by `storeHistory`) or be the head. Clears the pending snapshot.
+   */
+  installSnapshot(install: SnapshotInstall): Promise<ChainHead>;
 }
 
 const HEAD_KEY = prefixedKey(KeyPrefix.META, "head");
+const SNAPSHOT_KEY = prefixedKey(KeyPrefix.META, "state-sync-target");
+
+/** Puts of a block, its height index and its batch and transaction locations (no receipts). */
+function indexOperations(
+  id: string,
+  height: bigint,
+  block: Block,
+  bytes: Uint8Array,
+): KvOperation[] {
+  const ops: KvOperation[] = [
+    { type: "put", key: prefixedKey(KeyPrefix.BLOCK, id), value: bytes },
+    {
+      type: "put",
+      key: prefixedKey(KeyPrefix.BLOCK_ID_BY_HEIGHT, heightKey(height)),
+      value: utf8(id),
+    },
+  ];
+  const blockIdBytes = utf8(id);
+  for (const [batchIndex, batch] of block.batches.entries()) {
+    ops.push({
+      type: "put",
+      key: prefixedKey(KeyPrefix.BATCH_LOCATION, batch.headerSignature),
+      value: blockIdBytes,
+    });
+    for (const [transactionIndex, tx] of batch.transactions.entries()) {
+      ops.push({
+        type: "put",
+        key: prefixedKey(KeyPrefix.TRANSACTION_LOCATION, tx.headerSignature),
+        value: encodeCbor([id, batchIndex, transactionIndex]),
+      });
+    }
+  }
+  return ops;
+}
 
 /** Creates a block store over a KvStore. */
 export function createBlockStore(options: BlockStoreOptions): BlockStore {
   const { store } = options;
   const cache = new LRUCache<string, StoredBlock>({ max: options.cacheBlocks ?? 256 });
   let current: ChainHead | undefined;
+  let pending: SnapshotTarget | undefined;
 
   const load = async (id: string): Promise<StoredBlock | undefined> => {
     const cached = cache.get(id);
@@ -149,6 +238,8 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
     async open() {
       const bytes = await store.get(HEAD_KEY);
       current = bytes ? decodeHead(bytes) : undefined;
+      const target = await store.get(SNAPSHOT_KEY);
+      pending = target ? decodeTarget(target) : undefined;
     },
 
     head: () => current,
@@ -242,6 +333,13 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
       return id === undefined ? undefined : load(id);
     },
 
+    async getEncodedBlockByHeight(height) {
+      const id = await idAtHeight(height);
+      if (id === undefined) return undefined;
+      const bytes = cache.peek(id)?.bytes ?? (await store.get(prefixedKey(KeyPrefix.BLOCK, id)));
+      return bytes === undefined ? undefined : { id, bytes };
+    },
+
     async listBlocks({ startHeight, limit, ascending = false }) {
       const out: StoredBlock[] = [];
       if (current === undefined) return out;
@@ -305,7 +403,86 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
     async getCertificate(blockId) {
       return store.get(prefixedKey(KeyPrefix.CERTIFICATE, blockId));
     },
+
+    pendingSnapshot: () => pending,
+
+    async storeHistory(history, target) {
+      const headHeight = current?.height ?? -1n;
+      invariant(current !== undefined, "history is stored above genesis");
+      const ops: KvOperation[] = [];
+      for (const entry of history) {
+        invariant(
+          entry.height > headHeight && entry.height < target.height,
+          "history lies between the head and the snapshot",
+          { height: String(entry.height), head: String(headHeight) },
+        );
+        ops.push(...indexOperations(entry.id, entry.height, entry.block, entry.bytes));
+        if (entry.certificate) {
+          ops.push({
+            type: "put",
+            key: prefixedKey(KeyPrefix.CERTIFICATE, entry.id),
+            value: entry.certificate,
+          });
+        }
+      }
+      ops.push({ type: "put", key: SNAPSHOT_KEY, value: encodeTarget(target) });
+      await store.write(ops);
+      pending = target;
+    },
+
+    async installSnapshot(install) {
+      const height = install.header.blockNum;
+      invariant(current !== undefined, "a snapshot is installed above genesis");
+      if (height <= current.height) {
+        throw new GovchainError(
+          "BLOCK_DOES_NOT_EXTEND_HEAD",
+          `snapshot block ${install.id} at ${height} is not above head ${current.height}`,
+          { blockId: install.id, height: String(height), headHeight: String(current.height) },
+        );
+      }
+      // The history below must be in place: every block between the head and this one is
+      // linked to it, so checking the one just below (and the pending target) suffices.
+      const below = height === current.height + 1n ? current.id : await idAtHeight(height - 1n);
+      if (
+        below !== install.header.previousBlockId ||
+        (height > current.height + 1n && pending?.id !== install.id)
+      ) {
+        throw new GovchainError(
+          "SNAPSHOT_HISTORY_MISSING",
+          `the blocks below snapshot block ${install.id} at ${height} are not stored`,
+          { blockId: install.id, height: String(height) },
+        );
+      }
+      const head: ChainHead = {
+        id: install.id,
+        height,
+        stateRoot: install.header.stateRootHash,
+        timestampMs: Number(install.consensus.timestampMs),
+      };
+      const ops = indexOperations(install.id, height, install.block, install.bytes);
+      ops.push({
+        type: "put",
+        key: prefixedKey(KeyPrefix.CERTIFICATE, install.id),
+        value: install.certificate,
+      });
+      ops.push(...(install.consensusOperations ?? []));
+      ops.push({ type: "del", key: SNAPSHOT_KEY });
+      ops.push({ type: "put", key: HEAD_KEY, value: encodeHead(head) });
+      await store.write(ops, { sync: true });
+      current = head;
+      pending = undefined;
+      return head;
+    },
   };
+}
+
+function encodeTarget(target: SnapshotTarget): Uint8Array {
+  return encodeCbor({ height: target.height.toString(), id: target.id });
+}
+
+function decodeTarget(bytes: Uint8Array): SnapshotTarget {
+  const raw = decodeCbor(bytes) as { height: string; id: string };
+  return { height: BigInt(raw.height), id: raw.id };
 }
 
 async function presentAmong(

@@ -25,6 +25,16 @@ export interface NodeMetrics {
   readonly checkpointLag: Gauge;
   readonly peerRttSeconds: Gauge<"peer">;
   readonly peersConnected: Gauge;
+  /** State-snapshot attempts by outcome (`installed`, `failed`). */
+  readonly stateSyncs: Counter<"outcome">;
+  /** State nodes of snapshots: `transferred`, `present` (found locally), `rejected` (bad). */
+  readonly stateSyncNodes: Counter<"result">;
+  readonly stateSyncBytes: Counter;
+  /** Blocks stored below a snapshot without being executed. */
+  readonly stateSyncBlocks: Counter;
+  readonly stateSyncSeconds: Histogram<"outcome">;
+  /** Height of the last installed snapshot: state and receipts are held from there on. */
+  readonly stateSyncCheckpoint: Gauge;
 }
 
 /** Sources the gauges read when scraped. */
@@ -169,6 +179,40 @@ export function createNodeMetrics(
       collect() {
         this.set((sources.peers?.() ?? []).filter((p) => p.connected).length);
       },
+    }),
+    stateSyncs: new Counter({
+      name: "govchain_state_syncs_total",
+      help: "Catch-ups by state snapshot, by outcome (installed, failed)",
+      labelNames: ["outcome"],
+      registers,
+    }),
+    stateSyncNodes: new Counter({
+      name: "govchain_state_sync_nodes_total",
+      help: "State nodes of snapshots: transferred from peers, present locally (each stands for its subtree, not walked), rejected (wrong hash or encoding)",
+      labelNames: ["result"],
+      registers,
+    }),
+    stateSyncBytes: new Counter({
+      name: "govchain_state_sync_bytes_total",
+      help: "Bytes of state nodes transferred by snapshots",
+      registers,
+    }),
+    stateSyncBlocks: new Counter({
+      name: "govchain_state_sync_blocks_total",
+      help: "Blocks below a snapshot's checkpoint stored without being executed",
+      registers,
+    }),
+    stateSyncSeconds: new Histogram({
+      name: "govchain_state_sync_seconds",
+      help: "Duration of catch-ups by state snapshot, by outcome",
+      labelNames: ["outcome"],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    }),
+    stateSyncCheckpoint: new Gauge({
+      name: "govchain_state_sync_checkpoint_height",
+      help: "Checkpoint of the last installed state snapshot (this run): the blocks below it were stored without execution, with no receipts and no state",
+      registers,
     }),
   };
 }

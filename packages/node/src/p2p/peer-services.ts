@@ -5,7 +5,10 @@
  *   ordered, so proposals carry only batch ids (the primary's bandwidth is not the bottleneck);
  * - batch fetch: a replica missing some batches of a proposal asks the proposer, then others;
  * - block fetch: a node that fell behind asks peers for committed blocks with their commit
- *   certificates (it verifies and re-executes them itself).
+ *   certificates (it verifies and re-executes them itself);
+ * - state sync (ADR 0010): a node far behind asks for the peers' heads and validator-set
+ *   histories, for state nodes by hash, and for digests of blocks, with which it checks history
+ *   it stores without executing against more than one peer.
  *
  * Every frame starts with a kind byte; PBFT frames are handed to the engine untouched.
  * Requests carry an id and time out; answers are bounded in size.
@@ -16,7 +19,7 @@ import type { Mempool } from "../admission/mempool.js";
 import type { Clock, Timer } from "../common/clock.js";
 import { errorMessage, isGovchainError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
-import type { PeerFetcher } from "../consensus/pbft/chain-host.js";
+import type { FetchedBlock, PeerFetcher } from "../consensus/pbft/chain-host.js";
 import type { PbftLink } from "../consensus/pbft/driver.js";
 import type { CryptoSuite } from "../crypto/interface.js";
 import type { BlockStore } from "../ledger/block-store.js";
@@ -38,7 +41,19 @@ export const FrameKind = {
   BLOCK_REQUEST: 5,
   BLOCK_RESPONSE: 6,
   HEAD: 7,
+  SYNC_OFFER_REQUEST: 8,
+  SYNC_OFFER_RESPONSE: 9,
+  STATE_NODES_REQUEST: 10,
+  STATE_NODES_RESPONSE: 11,
+  BLOCK_DIGESTS_REQUEST: 12,
+  BLOCK_DIGESTS_RESPONSE: 13,
 } as const;
+
+/** Most state nodes asked for in one request. */
+export const MAX_STATE_NODES_PER_REQUEST = 4_096;
+
+/** Most block digests asked for in one request. */
+export const MAX_DIGESTS_PER_REQUEST = 4_096;
 
 /** Options of `createPeerServices`. */
 export interface PeerServicesOptions {
@@ -60,6 +75,15 @@ export interface PeerServicesOptions {
   readonly requestTimeoutMs?: number;
   /** Most blocks in one answer; default 64. */
   readonly maxBlocksPerResponse?: number;
+  /**
+   * Reads stored state nodes by hash (undefined where absent), to serve state sync; without
+   * it, node requests are answered with nothing.
+   */
+  readonly readStateNodes?: (
+    hashes: readonly Uint8Array[],
+  ) => Promise<readonly (Uint8Array | undefined)[]>;
+  /** Reads the stored validator-set history, offered to nodes that sync state. */
+  readonly readEpochHistory?: () => Promise<Uint8Array | undefined>;
 }
 
 /** Peer services: gossip, fetches, and the PBFT link. */
@@ -127,6 +151,21 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
     pending.delete(id);
     waiter.timer.cancel();
     waiter.resolve(body);
+  };
+
+  const fetchBlocksFrom = async (
+    peer: string,
+    height: bigint,
+    limit: number,
+  ): Promise<FetchedBlock[] | undefined> => {
+    const body = await request(peer, FrameKind.BLOCK_REQUEST, [height.toString(), limit]);
+    if (!Array.isArray(body)) return undefined;
+    return body
+      .filter(
+        (pair): pair is [Uint8Array, Uint8Array] =>
+          Array.isArray(pair) && pair[0] instanceof Uint8Array && pair[1] instanceof Uint8Array,
+      )
+      .map(([block, certificate]) => ({ block, certificate }));
   };
 
   const connectedPeers = (preferred?: string): string[] => {
@@ -199,7 +238,8 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
       h <= head && out.length < Math.min(limit, maxBlocks);
       h++
     ) {
-      const block = await blocks.getBlockByHeight(h);
+      // Encoded, not decoded: a node catching up asks for long runs of history.
+      const block = await blocks.getEncodedBlockByHeight(h);
       const certificate = block ? await blocks.getCertificate(block.id) : undefined;
       if (!block || !certificate) break;
       if (out.length > 0 && size + block.bytes.length > maxResponseBytes) break;
@@ -207,6 +247,55 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
       out.push([block.bytes, certificate]);
     }
     transport.send(peer, withKind(FrameKind.BLOCK_RESPONSE, encode([id, out])));
+  };
+
+  const onSyncOfferRequest = async (peer: string, payload: Uint8Array): Promise<void> => {
+    const [id] = decode(payload) as [number];
+    const height = blocks.head()?.height;
+    if (height === undefined) return;
+    const history = (await options.readEpochHistory?.()) ?? new Uint8Array(0);
+    transport.send(
+      peer,
+      withKind(FrameKind.SYNC_OFFER_RESPONSE, encode([id, [height.toString(), history]])),
+    );
+  };
+
+  const onStateNodesRequest = async (peer: string, payload: Uint8Array): Promise<void> => {
+    const [id, hashes] = decode(payload) as [number, unknown];
+    if (!Array.isArray(hashes)) return;
+    const wanted = hashes
+      .slice(0, MAX_STATE_NODES_PER_REQUEST)
+      .filter((h): h is Uint8Array => h instanceof Uint8Array && h.length === 32);
+    const found = options.readStateNodes ? await options.readStateNodes(wanted) : [];
+    // Aligned with the request, absent nodes as empty strings; cut at the answer bound (the
+    // asker asks again for the rest).
+    const out: Uint8Array[] = [];
+    let size = 0;
+    for (let i = 0; i < wanted.length; i++) {
+      const bytes = found[i] ?? EMPTY;
+      if (size + bytes.length + 8 > maxResponseBytes) break;
+      size += bytes.length + 8;
+      out.push(bytes);
+    }
+    transport.send(peer, withKind(FrameKind.STATE_NODES_RESPONSE, encode([id, out])));
+  };
+
+  const onBlockDigestsRequest = async (peer: string, payload: Uint8Array): Promise<void> => {
+    const [id, fromHeight, count] = decode(payload) as [number, unknown, unknown];
+    if (
+      typeof fromHeight !== "string" ||
+      !/^\d{1,20}$/.test(fromHeight) ||
+      typeof count !== "number"
+    )
+      return;
+    const head = blocks.head()?.height ?? -1n;
+    const out: Uint8Array[] = [];
+    const from = BigInt(fromHeight);
+    for (let h = from; h <= head && out.length < Math.min(count, MAX_DIGESTS_PER_REQUEST); h++) {
+      const block = await blocks.getEncodedBlockByHeight(h);
+      out.push(block ? suite.hash(block.bytes) : EMPTY);
+    }
+    transport.send(peer, withKind(FrameKind.BLOCK_DIGESTS_RESPONSE, encode([id, out])));
   };
 
   const onFrame = (peer: string, frame: Uint8Array): void => {
@@ -230,6 +319,15 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
       case FrameKind.BLOCK_REQUEST:
         guard(Promise.resolve().then(() => onBlockRequest(peer, payload)));
         return;
+      case FrameKind.SYNC_OFFER_REQUEST:
+        guard(Promise.resolve().then(() => onSyncOfferRequest(peer, payload)));
+        return;
+      case FrameKind.STATE_NODES_REQUEST:
+        guard(Promise.resolve().then(() => onStateNodesRequest(peer, payload)));
+        return;
+      case FrameKind.BLOCK_DIGESTS_REQUEST:
+        guard(Promise.resolve().then(() => onBlockDigestsRequest(peer, payload)));
+        return;
       case FrameKind.HEAD: {
         try {
           const [height] = decode(payload) as [unknown];
@@ -242,6 +340,9 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
       }
       case FrameKind.BATCH_RESPONSE:
       case FrameKind.BLOCK_RESPONSE:
+      case FrameKind.SYNC_OFFER_RESPONSE:
+      case FrameKind.STATE_NODES_RESPONSE:
+      case FrameKind.BLOCK_DIGESTS_RESPONSE:
         answer(Uint8Array.from(payload));
         return;
       default:
@@ -305,17 +406,43 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
 
     async fetchBlocks(height, limit) {
       for (const peer of connectedPeers()) {
-        const body = await request(peer, FrameKind.BLOCK_REQUEST, [height.toString(), limit]);
-        if (!Array.isArray(body) || body.length === 0) continue;
-        const blocks = body
-          .filter(
-            (pair): pair is [Uint8Array, Uint8Array] =>
-              Array.isArray(pair) && pair[0] instanceof Uint8Array && pair[1] instanceof Uint8Array,
-          )
-          .map(([block, certificate]) => ({ block, certificate }));
-        if (blocks.length > 0) return blocks;
+        const found = await fetchBlocksFrom(peer, height, limit);
+        if (found && found.length > 0) return found;
       }
       return [];
     },
+
+    fetchBlocksFrom,
+
+    async syncOffers() {
+      const answers = await Promise.all(
+        connectedPeers().map(async (peer) => {
+          const body = await request(peer, FrameKind.SYNC_OFFER_REQUEST, []);
+          if (!Array.isArray(body)) return undefined;
+          const [height, history] = body as [unknown, unknown];
+          if (typeof height !== "string" || !/^\d{1,20}$/.test(height)) return undefined;
+          return {
+            peer,
+            height: BigInt(height),
+            ...(history instanceof Uint8Array && history.length > 0 ? { history } : {}),
+          };
+        }),
+      );
+      return answers.filter((a) => a !== undefined);
+    },
+
+    async fetchBlockDigests(peer, from, count) {
+      const body = await request(peer, FrameKind.BLOCK_DIGESTS_REQUEST, [from.toString(), count]);
+      if (!Array.isArray(body)) return undefined;
+      return body.map((d) => (d instanceof Uint8Array && d.length > 0 ? d : undefined));
+    },
+
+    async fetchStateNodes(peer, hashes) {
+      const body = await request(peer, FrameKind.STATE_NODES_REQUEST, [hashes]);
+      if (!Array.isArray(body)) return undefined;
+      return body.map((n) => (n instanceof Uint8Array && n.length > 0 ? n : undefined));
+    },
   };
 }
+
+const EMPTY = new Uint8Array(0);

@@ -17,6 +17,8 @@ export const StateErrorCode = {
   STATE_NODE_MISSING: "STATE_NODE_MISSING",
   /** A state proof does not prove what it claims under the trusted root. */
   INVALID_PROOF: "INVALID_PROOF",
+  /** A state sync could not obtain every node of the trusted root from its peers. */
+  STATE_SYNC_FAILED: "STATE_SYNC_FAILED",
 } as const;
 
 /** One of `StateErrorCode`'s values. */

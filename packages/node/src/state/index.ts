@@ -19,6 +19,7 @@ export {
   type StateNode,
 } from "./node-codec.js";
 export { type ProofExpectation, verifyStateProof } from "./proof-verifier.js";
+export { readVerifiedValues, type StateSyncInput, syncStateNodes } from "./state-sync.js";
 export {
   createStateTree,
   type MerkleStateTree,

@@ -54,6 +54,55 @@ export type ProofResult =
   | { readonly included: true; readonly value: Uint8Array }
   | { readonly included: false };
 
+/** Where a sync gets nodes: peers asked by hash. */
+export interface StateNodeSource {
+  /** Peers that should hold the state, best first. */
+  readonly peers: readonly string[];
+  /**
+   * Nodes by hash from one peer, aligned with `hashes`: `undefined` where the peer lacks a node;
+   * a shorter array when its answer was cut at its size bound; `undefined` as a whole when the
+   * peer did not answer in time.
+   */
+  request(
+    peer: string,
+    hashes: readonly Uint8Array[],
+  ): Promise<readonly (Uint8Array | undefined)[] | undefined>;
+}
+
+/** Bounds of a sync. */
+export interface StateSyncOptions {
+  /** Hashes per request; default 2,048 (64 KiB of hashes, answers of ~0.2–2 MiB). */
+  readonly maxNodesPerRequest?: number;
+  /** Requests in flight per peer; default 2, so a peer works while its last answer travels. */
+  readonly requestsPerPeer?: number;
+  /** Bytes of nodes gathered before one store write; default 8 MiB. */
+  readonly writeBytes?: number;
+  /** Unanswered requests in a row after which a peer is dropped; default 3. */
+  readonly maxPeerFailures?: number;
+  /** Stops the sync (it fails with `STATE_SYNC_FAILED`; complete subtrees stay stored). */
+  readonly signal?: AbortSignal;
+}
+
+/** What a sync did. */
+export interface StateSyncReport {
+  readonly root: string;
+  /** Nodes received, verified and stored. */
+  readonly nodesTransferred: number;
+  /** Bytes of those nodes. */
+  readonly bytesTransferred: number;
+  /**
+   * Referenced nodes found in the local store and so not transferred; each stands for its
+   * whole subtree, which was not walked.
+   */
+  readonly nodesPresent: number;
+  /** Received nodes refused (wrong hash, not a canonical node of this radix). */
+  readonly nodesRejected: number;
+  /** Requests sent. */
+  readonly requests: number;
+  /** Peers dropped during the sync: they sent a bad node or stopped answering. */
+  readonly droppedPeers: readonly string[];
+}
+
 /** Reads and updates Merkle state. */
 export interface StateTree {
   /** Root of the empty tree. */
@@ -83,4 +132,23 @@ export interface StateTree {
   prove(root: StateRoot, address: Address): Promise<StateProof>;
   /** True when the root node is present (the state at that root is readable). */
   hasRoot(root: StateRoot): Promise<boolean>;
+  /**
+   * Copies the state at a trusted `root` from peers into the store, transferring only the
+   * nodes the store lacks and verifying each against the hash that names it (ADR 0010).
+   * Throws `STATE_SYNC_FAILED` when the peers cannot supply it; complete subtrees stay stored.
+   */
+  sync(
+    root: StateRoot,
+    source: StateNodeSource,
+    options?: StateSyncOptions,
+  ): Promise<StateSyncReport>;
+  /**
+   * Values at `addresses` under a trusted `root` the store does not hold, read from peers node
+   * by node along their paths, each node checked against the hash that names it.
+   */
+  readRemote(
+    root: StateRoot,
+    addresses: readonly Address[],
+    source: StateNodeSource,
+  ): Promise<Map<Address, Uint8Array>>;
 }

@@ -51,6 +51,7 @@ import {
   slotHex,
 } from "./node-codec.js";
 import { NODE_TABLE_SEED, NodeTable, SlabRegistry } from "./node-table.js";
+import { readVerifiedValues, syncStateNodes } from "./state-sync.js";
 
 // The block rebuild is native (gm-native's src/state_native.c; the addon is a dependency of
 // the workspace, built at install): the algorithm of ADR 0003 over the same encoding. The proof
@@ -618,6 +619,25 @@ export function createStateTree(options: StateTreeOptions): MerkleStateTree {
       if (isEmptyHash(rootHash, 0) || stagedGet(rootHash, 0) !== undefined) return true;
       // Not the cache: a released, abandoned update's nodes may linger there unpersisted.
       return (await store.get(storeKey(rootHash, 0))) !== undefined;
+    },
+
+    // Both work on the store alone: synced nodes are content-addressed, so the caches (which
+    // hold nodes by hash too) can never disagree with them.
+    sync(root, source, syncOptions) {
+      return syncStateNodes({
+        store,
+        hash,
+        radix,
+        root: parseRoot(root),
+        source,
+        ...(syncOptions ? { options: syncOptions } : {}),
+      });
+    },
+
+    async readRemote(root, addresses, source) {
+      const rootHash = parseRoot(root);
+      for (const address of addresses) assertAddress(address);
+      return readVerifiedValues({ hash, radix, root: rootHash, addresses, source });
     },
   };
   return tree;

@@ -8,7 +8,9 @@
  * validated before) — execute-before-vote, so the header's state root is checked before the
  * replica prepares. Decided blocks are committed with their commit certificate. A node that
  * fell behind fetches committed blocks with certificates from peers, checks each certificate
- * against the validator set, re-executes and commits them.
+ * against the validator set, re-executes and commits them; a node far behind first installs
+ * the state at the peers' latest checkpoint (snapshot-sync.ts, ADR 0010) and replays only the
+ * blocks after it.
  */
 import { decode, encode } from "cborg";
 import type { Mempool, SelectionLimits } from "../../admission/mempool.js";
@@ -18,8 +20,8 @@ import { errorMessage, GovchainError, isGovchainError } from "../../common/error
 import type { Logger } from "../../common/logger.js";
 import type { CryptoSuite } from "../../crypto/interface.js";
 import { createChainServices } from "../../families/chain-services.js";
+import type { BlockStore } from "../../ledger/block-store.js";
 import type { KvOperation } from "../../storage/interface.js";
-import { KeyPrefix, prefixedKey } from "../../storage/prefixes.js";
 import {
   decodeBlock,
   decodeBlockHeader,
@@ -28,26 +30,55 @@ import {
   verifyBatchSignatures,
 } from "../../wire/index.js";
 import type { Batch, Block, ParsedBatch } from "../../wire/types.js";
-import { quorumSize } from "./config.js";
 import type { PbftHost } from "./driver.js";
 import type { CommittedHead } from "./machine.js";
-import { type EpochBook, encodeHistory, epochDomain, MEMBERS_SETTING } from "./membership.js";
-import {
-  type CommitCertificate,
-  checkCertificate,
-  decodeCertificate,
-  encodeCertificate,
-} from "./messages.js";
+import { EPOCHS_KEY, type EpochBook, encodeHistory, MEMBERS_SETTING } from "./membership.js";
+import { type CommitCertificate, decodeCertificate, encodeCertificate } from "./messages.js";
+import { certificateProblemIn, createSnapshotSync, type SnapshotReport } from "./snapshot-sync.js";
 
-/** Where a host fetches what it lacks: batches of a proposal, committed blocks when behind. */
+/** A committed block as peers send it: the encoded Block protobuf and its certificate. */
+export interface FetchedBlock {
+  readonly block: Uint8Array;
+  readonly certificate: Uint8Array;
+}
+
+/** What a peer offers a node that wants a state snapshot. */
+export interface SyncOffer {
+  readonly peer: string;
+  /** The peer's committed height. */
+  readonly height: bigint;
+  /** The peer's stored validator-set history (`encodeHistory`), when it has one. */
+  readonly history?: Uint8Array;
+}
+
+/**
+ * Where a host fetches what it lacks: batches of a proposal, committed blocks when behind, and
+ * for a state snapshot (ADR 0010) the peers' offers, blocks and digests from chosen peers, and
+ * state nodes by hash.
+ */
 export interface PeerFetcher {
   /** Batches by id from peers (`preferred` first); those found. */
   fetchBatches(ids: readonly string[], preferred?: string): Promise<Batch[]>;
   /** Committed blocks above `height` (encoded Block protobufs) with their certificates. */
-  fetchBlocks(
-    height: bigint,
-    limit: number,
-  ): Promise<{ readonly block: Uint8Array; readonly certificate: Uint8Array }[]>;
+  fetchBlocks(height: bigint, limit: number): Promise<FetchedBlock[]>;
+  /** The offers of the connected peers that answered. */
+  syncOffers(): Promise<SyncOffer[]>;
+  /** Committed blocks above `height` from one peer; undefined when it did not answer. */
+  fetchBlocksFrom(peer: string, height: bigint, limit: number): Promise<FetchedBlock[] | undefined>;
+  /**
+   * The suite hashes of the encoded blocks at `from`, `from + 1`, … (at most `count`) from one
+   * peer, undefined where it has none; undefined when it did not answer.
+   */
+  fetchBlockDigests(
+    peer: string,
+    from: bigint,
+    count: number,
+  ): Promise<(Uint8Array | undefined)[] | undefined>;
+  /** State nodes by hash from one peer (see `StateNodeSource.request`). */
+  fetchStateNodes(
+    peer: string,
+    hashes: readonly Uint8Array[],
+  ): Promise<(Uint8Array | undefined)[] | undefined>;
 }
 
 /** Options of `createPbftChainHost`. */
@@ -62,6 +93,20 @@ export interface PbftChainHostOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly limits: SelectionLimits;
+  /**
+   * Catch-up by state snapshot; without it, a node behind always replays blocks. Needs the
+   * block store (for the pending snapshot) and the chain's checkpoint parameters.
+   */
+  readonly snapshot?: {
+    readonly blocks: BlockStore;
+    readonly checkpointInterval: number;
+    readonly maxInFlight: number;
+    /** Gap (blocks to the peers' latest checkpoint) from which a snapshot is taken. */
+    readonly minGapBlocks: number;
+    /** State nodes asked of a peer per request. */
+    readonly nodesPerRequest?: number;
+    readonly onReport?: (report: SnapshotReport) => void;
+  };
 }
 
 /** The payload of a PBFT proposal: `[header bytes, header signature, batch ids]`. */
@@ -153,23 +198,29 @@ export function createPbftChainHost(
     certificate: CommitCertificate,
     seq: number,
     blockId: string,
-  ): string | undefined => {
-    const epoch = epochs.at(seq);
-    const keys = new Map(epoch.validators.map((v) => [v.id, v.publicKey]));
-    return checkCertificate(
-      certificate,
-      { seq, blockId },
-      {
-        chainId: epochDomain(options.chainId, epoch.number),
-        validators: [...keys.keys()],
-        quorum: quorumSize(keys.size),
-        verify: (sender, data, signature) => {
-          const key = keys.get(sender);
-          return key !== undefined && suite.verify(Buffer.from(key, "hex"), data, signature);
-        },
-      },
-    );
-  };
+  ): string | undefined =>
+    certificateProblemIn(epochs.at(seq), options.chainId, suite, certificate, seq, blockId);
+
+  const snapshotOptions = options.snapshot;
+  const snapshot = snapshotOptions
+    ? createSnapshotSync({
+        chainId: options.chainId,
+        chain,
+        blocks: snapshotOptions.blocks,
+        suite,
+        epochs,
+        fetcher,
+        checkpointInterval: snapshotOptions.checkpointInterval,
+        maxInFlight: snapshotOptions.maxInFlight,
+        minGapBlocks: snapshotOptions.minGapBlocks,
+        ...(snapshotOptions.nodesPerRequest !== undefined
+          ? { nodesPerRequest: snapshotOptions.nodesPerRequest }
+          : {}),
+        clock: options.clock,
+        logger,
+        ...(snapshotOptions.onReport ? { onReport: snapshotOptions.onReport } : {}),
+      })
+    : undefined;
 
   /** Commits a candidate; a membership change it makes is stored in the same atomic write. */
   const commitCandidate = async (candidate: Candidate, certificate: Uint8Array): Promise<void> => {
@@ -329,7 +380,24 @@ export function createPbftChainHost(
 
     catchUp(seq) {
       return serialised(async () => {
-        while (Number(chain.head().height) < seq) {
+        let rounds = Number.POSITIVE_INFINITY;
+        if (snapshot && snapshotOptions) {
+          const pending = snapshotOptions.blocks.pendingSnapshot();
+          // Offers are asked for only when a large gap is plausible: a node a block or two
+          // behind (the usual case) replays at once.
+          if (pending || seq - Number(chain.head().height) >= snapshotOptions.minGapBlocks) {
+            const outcome = await snapshot.run();
+            if (outcome === "installed") pruneBelowHead();
+            // No snapshot now (no peer connected yet, or the attempt failed): replay one
+            // round only, so that the next catch-up (PBFT retries it) tries a snapshot again
+            // instead of this call replaying the whole gap.
+            else if (outcome !== "not-needed") rounds = 1;
+          }
+          // Blocks above the head are already indexed: replaying them would find their
+          // transactions committed. Only a later snapshot attempt may move the head.
+          if (snapshotOptions.blocks.pendingSnapshot()) return headOf();
+        }
+        while (Number(chain.head().height) < seq && rounds-- > 0) {
           const head = chain.head();
           const fetched = await fetcher.fetchBlocks(head.height, 64);
           if (fetched.length === 0) break;
@@ -373,8 +441,7 @@ export function createPbftChainHost(
   };
 }
 
-/** Where a node keeps its validator-set history (written with the block that changes it). */
-export const EPOCHS_KEY = prefixedKey(KeyPrefix.META, "pbft-epochs");
+export { EPOCHS_KEY } from "./membership.js";
 
 /** Public keys of the validators that signed a certificate (for status pages). */
 export function certificateSigners(bytes: Uint8Array): string[] {

@@ -28,6 +28,7 @@ import {
   type Member,
 } from "./membership.js";
 import type { MessageAuthenticator } from "./messages.js";
+import type { SnapshotReport } from "./snapshot-sync.js";
 import { createPbftStore } from "./store.js";
 
 /** Options of `createPbftEngine`. */
@@ -57,6 +58,19 @@ export interface PbftEngineOptions {
   readonly onOutput?: (output: PbftOutput) => void;
   /** Called with the epoch in force whenever it starts (the node updates its peer set). */
   readonly onEpoch?: (epoch: Epoch, history: readonly Epoch[]) => void;
+  /**
+   * Catch-up by state snapshot (ADR 0010): taken when the peers' latest checkpoint is at least
+   * `minGapBlocks` above the head (default 4 checkpoint intervals); `false` always replays.
+   */
+  readonly stateSync?:
+    | {
+        readonly minGapBlocks?: number;
+        /** State nodes asked of a peer per request; default 2,048. */
+        readonly nodesPerRequest?: number;
+        /** Told the outcome of every snapshot attempt (metrics). */
+        readonly onReport?: (report: SnapshotReport) => void;
+      }
+    | false;
 }
 
 /** The PBFT engine; `receive` takes PBFT frames from peers. */
@@ -169,6 +183,7 @@ export function createPbftEngine(options: PbftEngineOptions): PbftEngine {
         checkpointInterval: config.checkpointInterval,
         maxInFlight: config.maxInFlight,
       });
+      const stateSync = options.stateSync ?? {};
       host = createPbftChainHost({
         chainId: config.chainId,
         chain,
@@ -179,6 +194,20 @@ export function createPbftEngine(options: PbftEngineOptions): PbftEngine {
         clock: options.clock,
         logger: logger.child("pbft-host"),
         limits: options.limits,
+        ...(stateSync === false
+          ? {}
+          : {
+              snapshot: {
+                blocks: options.blocks,
+                checkpointInterval: config.checkpointInterval,
+                maxInFlight: config.maxInFlight,
+                minGapBlocks: stateSync.minGapBlocks ?? 4 * config.checkpointInterval,
+                ...(stateSync.nodesPerRequest !== undefined
+                  ? { nodesPerRequest: stateSync.nodesPerRequest }
+                  : {}),
+                ...(stateSync.onReport ? { onReport: stateSync.onReport } : {}),
+              },
+            }),
       });
       started = true;
       await startEpoch(book.at(headSeq() + 1));
@@ -187,6 +216,9 @@ export function createPbftEngine(options: PbftEngineOptions): PbftEngine {
         epochs.onChange(() => {
           const next = current ? epochs.next(current) : undefined;
           if (next) driver?.limit(next.firstSeq - 1);
+          // A snapshot adopts its history after its block committed: it may have jumped past
+          // boundaries that no later commit will report.
+          queueMicrotask(maybeSwitch);
         }),
         chain.onCommit(() => queueMicrotask(maybeSwitch)),
       );

@@ -9,13 +9,16 @@
  */
 import { decode, encode } from "cborg";
 import type { Member } from "../../families/settings/members.js";
-
 import {
   MEMBERS_SETTING as MEMBERS_SETTING_KEY,
   parseMembership as parseMembershipValue,
 } from "../../families/settings/members.js";
+import { KeyPrefix, prefixedKey } from "../../storage/prefixes.js";
 
 export { MEMBERS_SETTING, type Member, parseMembership } from "../../families/settings/members.js";
+
+/** Where a node keeps its validator-set history (written with the block that changes it). */
+export const EPOCHS_KEY = prefixedKey(KeyPrefix.META, "pbft-epochs");
 
 /** The validators and observers of one epoch, and the blocks it orders. */
 export interface Epoch {
