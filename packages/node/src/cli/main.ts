@@ -11,6 +11,7 @@
 import { Command, CommanderError } from "commander";
 import packageJson from "../../package.json" with { type: "json" };
 import { registerBatch } from "./batch.js";
+import { registerBench } from "./bench.js";
 import { registerBlock } from "./block.js";
 import { type CliContext, createCliContext } from "./context.js";
 import { CliErrorCode, cliError, exitCodeOf, USAGE_EXIT_CODE } from "./errors.js";
@@ -68,6 +69,7 @@ export function buildProgram(ctx: CliContext, jsonErrors: boolean): Command {
   });
 
   registerUp(program, ctx);
+  registerBench(program, ctx);
   registerNode(program, ctx);
   registerNetwork(program, ctx);
   registerKeygen(program, ctx);
