@@ -255,7 +255,7 @@ export function createNode(options: NodeOptions): GovchainNode {
       blocks,
       clock,
       logger: logger.child("p2p"),
-      onPbftFrame: (peer, frame) => pbft?.receive(peer, frame),
+      onPbftFrame: (peer, frame, relayed) => pbft?.receive(peer, frame, relayed),
       onPeerHead: (_peer, height) => pbft?.peerHead(height),
       readStateNodes: (hashes) =>
         store.getMany(hashes.map((hash) => prefixedKey(KeyPrefix.STATE_NODE, hash))),

@@ -47,6 +47,8 @@ export const FrameKind = {
   STATE_NODES_RESPONSE: 11,
   BLOCK_DIGESTS_REQUEST: 12,
   BLOCK_DIGESTS_RESPONSE: 13,
+  /** A PBFT frame relaying someone else's message (a help answer); never answered with help. */
+  PBFT_RELAY: 14,
 } as const;
 
 /** Most state nodes asked for in one request. */
@@ -65,8 +67,8 @@ export interface PeerServicesOptions {
   readonly blocks: BlockStore;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Receives PBFT frames (without the kind byte). */
-  readonly onPbftFrame: (peer: string, frame: Uint8Array) => void;
+  /** Receives PBFT frames (without the kind byte); `relayed` for PBFT_RELAY frames. */
+  readonly onPbftFrame: (peer: string, frame: Uint8Array, relayed: boolean) => void;
   /** Told the committed height a peer announces (heads are exchanged every `headIntervalMs`). */
   readonly onPeerHead?: (peer: string, height: bigint) => void;
   /** How often to announce this node's head; default 2,000 ms. */
@@ -308,7 +310,10 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
     };
     switch (kind) {
       case FrameKind.PBFT:
-        options.onPbftFrame(peer, Uint8Array.from(payload));
+        options.onPbftFrame(peer, Uint8Array.from(payload), false);
+        return;
+      case FrameKind.PBFT_RELAY:
+        options.onPbftFrame(peer, Uint8Array.from(payload), true);
         return;
       case FrameKind.BATCHES:
         guard(onGossip(peer, Uint8Array.from(payload)));
@@ -355,8 +360,8 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
       broadcast: (frame) => {
         transport.broadcast(withKind(FrameKind.PBFT, frame));
       },
-      send: (to, frame) => {
-        transport.send(to, withKind(FrameKind.PBFT, frame));
+      send: (to, frame, relay) => {
+        transport.send(to, withKind(relay ? FrameKind.PBFT_RELAY : FrameKind.PBFT, frame));
       },
     },
 

@@ -59,7 +59,11 @@ export interface PbftHost {
 /** How PBFT frames reach the other validators. */
 export interface PbftLink {
   broadcast(frame: Uint8Array): void;
-  send(to: string, frame: Uint8Array): void;
+  /**
+   * `relay`: the frame carries someone else's message (a help answer); the receiving link
+   * hands it to `receive` with `relayed` set. A link that cannot mark frames may ignore it.
+   */
+  send(to: string, frame: Uint8Array, relay?: boolean): void;
 }
 
 /** Options of `createPbftDriver`. */
@@ -92,8 +96,12 @@ export interface PbftDriver {
   peerHead(seq: number): void;
   /** Tells the machine that blocks after `lastSeq` belong to the next validator set. */
   limit(lastSeq: number): void;
-  /** Hands a received frame (an encoded envelope) from `peer` to the machine. */
-  receive(peer: string, frame: Uint8Array): void;
+  /**
+   * Hands a received frame (an encoded envelope) from `peer` to the machine. `relayed`: the
+   * peer marked it as a relayed message (a help answer); a message signed by anyone but `peer`
+   * counts as relayed too.
+   */
+  receive(peer: string, frame: Uint8Array, relayed?: boolean): void;
   status(): PbftStatus;
   /** The machine's log in readable form (debugging). */
   debugSnapshot(): unknown;
@@ -174,6 +182,7 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
           outputChain = outputChain.then(flushRecords).then(() => {
             if (!running) return;
             if (output.kind === "broadcast") link.broadcast(frame);
+            else if (output.relay) link.send(output.to, frame, true);
             else link.send(output.to, frame);
           });
           break;
@@ -297,7 +306,7 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
       enqueue({ kind: "limit", lastSeq });
     },
 
-    receive(peer, frame) {
+    receive(peer, frame, relayed) {
       if (!running) return;
       let message: SignedMessage;
       try {
@@ -306,7 +315,11 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
         logger.debug("pbft frame rejected", { peer, reason: errorMessage(err) });
         return;
       }
-      enqueue({ kind: "message", message });
+      enqueue({
+        kind: "message",
+        message,
+        ...(relayed === true || peer !== message.sender ? { relayed: true } : {}),
+      });
     },
 
     debugSnapshot() {

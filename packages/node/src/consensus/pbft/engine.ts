@@ -75,7 +75,8 @@ export interface PbftEngineOptions {
 
 /** The PBFT engine; `receive` takes PBFT frames from peers. */
 export interface PbftEngine extends ConsensusEngine {
-  receive(peer: string, frame: Uint8Array): void;
+  /** A PBFT frame from `peer`; `relayed` when the peer marked it as a relayed message. */
+  receive(peer: string, frame: Uint8Array, relayed?: boolean): void;
   /** A peer's announced committed height. */
   peerHead(height: bigint): void;
   pbftStatus(): PbftStatus | undefined;
@@ -231,7 +232,7 @@ export function createPbftEngine(options: PbftEngineOptions): PbftEngine {
       await switching;
       await driver?.stop();
     },
-    receive: (peer, frame) => driver?.receive(peer, frame),
+    receive: (peer, frame, relayed) => driver?.receive(peer, frame, relayed),
     peerHead: (height) => driver?.peerHead(Number(height)),
     pbftStatus: () => (started ? driver?.status() : undefined),
     epoch: () => current,
