@@ -470,7 +470,9 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
       s.accepted ||
       !inWindow(input.seq)
     ) {
-      emit({ kind: "discard", keep: keptCandidates() });
+      // Only the late block goes: during a view change no slot has an accepted block, and the
+      // blocks executed so far may be re-proposed in the next view.
+      discardExcept([...keptCandidates(), ...executedCandidates()]);
       return;
     }
     if (!castVote("pre-prepare", view, input.seq, proposal.blockId)) return;
@@ -1014,6 +1016,31 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
     enterView(m, chain, seqs, given);
   };
 
+  /** Blocks executed, or being executed, above the committed head: the host holds (or will hold) them. */
+  const executedCandidates = (): string[] => {
+    const held: string[] = [];
+    for (const s of slots.values()) {
+      if (s.seq <= committed.seq) continue;
+      for (const [blockId, status] of s.validation) if (status !== "invalid") held.push(blockId);
+    }
+    return held;
+  };
+
+  /**
+   * Tells the host to drop its speculative candidates except `keep`, and forgets that the dropped
+   * blocks were executed: proposed again, they are executed again (the host no longer holds their
+   * state), rather than voted for and then refused at commit.
+   */
+  const discardExcept = (keep: readonly string[]): void => {
+    const kept = new Set(keep);
+    for (const s of slots.values()) {
+      for (const [blockId, status] of s.validation) {
+        if (status === "valid" && !kept.has(blockId)) s.validation.delete(blockId);
+      }
+    }
+    emit({ kind: "discard", keep });
+  };
+
   /** Candidate blocks the host should keep: those that may still be committed. */
   const keptCandidates = (): string[] => {
     const keep: string[] = [];
@@ -1043,7 +1070,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
       s.proposals.set(proposal.blockId, message);
       s.accepted = { blockId: proposal.blockId, message };
     }
-    emit({ kind: "discard", keep: keptCandidates() });
+    discardExcept(keptCandidates());
     const last = seqs.at(-1) ?? 0;
     const base =
       newView.message.type === "new-view"
