@@ -17,7 +17,14 @@ import { clipId, failWire, type WireErrorContext, withWireContext } from "./erro
 import { isLowerHexKey, isSignatureId, STATE_ROOT_HEX_LENGTH } from "./format.js";
 import { parseBatches, verifyBatchSignatures, type WireParseOptions } from "./parse-batch.js";
 import { decodeFields, fieldLengths } from "./proto.js";
-import type { Batch, Block, BlockHeader, ConsensusFields, ParsedBlock } from "./types.js";
+import type {
+  Batch,
+  Block,
+  BlockHeader,
+  ConsensusFields,
+  ParsedBatch,
+  ParsedBlock,
+} from "./types.js";
 
 /** `previous_block_id` of the genesis block (Sawtooth's `NULL_BLOCK_IDENTIFIER`). */
 export const NULL_BLOCK_ID = "0000000000000000";
@@ -144,6 +151,54 @@ export function parseBlock(input: Block | Uint8Array, options: WireParseOptions)
   } else {
     block = input;
   }
+  const { header, consensus, where } = checkBlockHeader(block, options);
+  const batches = parseBatches(
+    block.batches,
+    sizes,
+    { ...options, verifySignatures: false },
+    where,
+  );
+  const parsed: ParsedBlock = { id: block.headerSignature, header, consensus, batches, raw: block };
+  if (options.verifySignatures !== false) verifyBlockSignatures(parsed, options.suite);
+  return parsed;
+}
+
+/**
+ * A block from its header and batches that were already parsed and checked one by one (a
+ * replica rebuilding a proposal from its mempool: `parseBatchList` or `parseBatch` checked
+ * their structure and signatures when they arrived). Checks what `parseBlock` checks of the
+ * header and across batches — id, header fields, signer key, `ConsensusFields`, batch ids
+ * against the batches, no transaction twice in the block — without decoding the batches
+ * again. Signatures are not verified here: the block signature is the caller's to check.
+ */
+export function assembleParsedBlock(
+  headerBytes: Uint8Array,
+  headerSignature: string,
+  batches: readonly ParsedBatch[],
+  options: Pick<WireParseOptions, "suite">,
+): ParsedBlock {
+  const raw: Block = { header: headerBytes, headerSignature, batches: batches.map((b) => b.raw) };
+  const { header, consensus, where } = checkBlockHeader(raw, options);
+  const transactionIds = new Set<string>();
+  for (const [index, batch] of batches.entries()) {
+    for (const tx of batch.transactions) {
+      if (transactionIds.has(tx.id))
+        failWire("DUPLICATE_TRANSACTION", `transaction ${tx.id} appears twice`, {
+          ...where,
+          batchId: clipId(batch.id),
+          index,
+        });
+      transactionIds.add(tx.id);
+    }
+  }
+  return { id: headerSignature, header, consensus, batches: [...batches], raw };
+}
+
+/** The header checks shared by `parseBlock` and `assembleParsedBlock`. */
+function checkBlockHeader(
+  block: Block,
+  options: Pick<WireParseOptions, "suite">,
+): { header: BlockHeader; consensus: ConsensusFields; where: WireErrorContext } {
   const id = block.headerSignature;
   const where: WireErrorContext = { blockId: clipId(id) };
   if (!isSignatureId(id))
@@ -166,15 +221,7 @@ export function parseBlock(input: Block | Uint8Array, options: WireParseOptions)
   checkHeaderFields(header, where);
   checkBatchIds(header, block.batches, where);
   const consensus = withWireContext(() => decodeConsensusFields(header.consensus), where);
-  const batches = parseBatches(
-    block.batches,
-    sizes,
-    { ...options, verifySignatures: false },
-    where,
-  );
-  const parsed: ParsedBlock = { id, header, consensus, batches, raw: block };
-  if (options.verifySignatures !== false) verifyBlockSignatures(parsed, options.suite);
-  return parsed;
+  return { header, consensus, where };
 }
 
 /**

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/common/bytes.js";
 import {
+  assembleParsedBlock,
   type Block,
   type BlockHeader,
   createBlock,
@@ -15,6 +16,7 @@ import {
   encodeBlockHeader,
   isWireValidationError,
   NULL_BLOCK_ID,
+  parseBatch,
   parseBlock,
   verifyBlockSignatures,
   type WireErrorCode,
@@ -158,6 +160,30 @@ describe("blocks", () => {
       withBad,
     );
     expect(codeOf(() => parseBlock(block, { suite: standard }))).toBe("INVALID_BATCH_SIGNATURE");
+  });
+
+  it("assembles a block from batches parsed before, with the same result and header checks", () => {
+    const block = createBlock(proposer, header(), batches);
+    const parsedBatches = batches.map((b) => parseBatch(b, { suite: standard }));
+    const assembled = assembleParsedBlock(block.header, block.headerSignature, parsedBatches, {
+      suite: standard,
+    });
+    expect(assembled).toEqual(parseBlock(block, { suite: standard }));
+    const assemble =
+      (b: Block, parsed = parsedBatches) =>
+      () =>
+        assembleParsedBlock(b.header, b.headerSignature, parsed, { suite: standard });
+    expect(codeOf(assemble({ ...block, headerSignature: "ab" }))).toBe("INVALID_BLOCK_ID");
+    expect(codeOf(assemble(signed(header({ stateRootHash: "0" }))))).toBe("INVALID_STATE_ROOT");
+    expect(codeOf(assemble(block, [...parsedBatches].reverse()))).toBe("BATCH_IDS_MISMATCH");
+    expect(codeOf(assemble(block, parsedBatches.slice(1)))).toBe("BATCH_IDS_MISMATCH");
+    const [first] = batches;
+    const [tx] = first?.transactions ?? [];
+    if (first === undefined || tx === undefined) throw new Error("no batch");
+    const copy = signBatch(client, [tx]);
+    const dupTx = signed(header({ batchIds: [first.headerSignature, copy.headerSignature] }));
+    const both = [first, copy].map((b) => parseBatch(b, { suite: standard }));
+    expect(codeOf(assemble(dupTx, both))).toBe("DUPLICATE_TRANSACTION");
   });
 
   it("createBlock checks the signer and the batches against the header", () => {

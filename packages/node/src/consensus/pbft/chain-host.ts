@@ -23,6 +23,7 @@ import { createChainServices } from "../../families/chain-services.js";
 import type { BlockStore } from "../../ledger/block-store.js";
 import type { KvOperation } from "../../storage/interface.js";
 import {
+  assembleParsedBlock,
   decodeBlock,
   decodeBlockHeader,
   parseBatch,
@@ -329,10 +330,10 @@ export function createPbftChainHost(
               "BATCHES_UNAVAILABLE",
               "some batches of the proposal could not be fetched",
             );
-          const parsed = parseBlock(
-            { header, headerSignature, batches: batches.map((b) => b.raw) },
-            { suite, verifySignatures: false },
-          );
+          // The batches were parsed and their signatures verified when they arrived (client,
+          // gossip or fetch); only the block-level checks remain (chain.validate checks the
+          // block signature).
+          const parsed = assembleParsedBlock(header, headerSignature, batches, { suite });
           mempool.claim(batchIds);
           const candidate = await chain.validate(parsed, parent);
           candidates.set(candidate.id, candidate);
