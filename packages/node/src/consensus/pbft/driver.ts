@@ -128,6 +128,7 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
   let pendingRecords: PbftRecord[] = [];
   let unsubscribe: (() => void) | undefined;
   let hostBusy = 0;
+  const opened = createOpenedFrames();
 
   const enqueue = (input: PbftInput): void => {
     if (!running) return;
@@ -308,12 +309,15 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
 
     receive(peer, frame, relayed) {
       if (!running) return;
-      let message: SignedMessage;
-      try {
-        message = codec.open(frame, openContext);
-      } catch (err) {
-        logger.debug("pbft frame rejected", { peer, reason: errorMessage(err) });
-        return;
+      let message = opened.get(frame);
+      if (message === undefined) {
+        try {
+          message = codec.open(frame, openContext);
+        } catch (err) {
+          logger.debug("pbft frame rejected", { peer, reason: errorMessage(err) });
+          return;
+        }
+        opened.add(frame, message);
       }
       enqueue({
         kind: "message",
@@ -336,6 +340,55 @@ export function createPbftDriver(options: PbftDriverOptions): PbftDriver {
         await chain;
         if (chain === outputChain && inputs.length === 0 && hostBusy === 0) return;
         await new Promise<void>((resolve) => queueMicrotask(resolve));
+      }
+    },
+  };
+}
+
+/** Most frames remembered by `createOpenedFrames`, and most bytes of them. */
+const OPENED_FRAMES_MAX = 2_048;
+const OPENED_FRAMES_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Frames this driver has already decoded and authenticated, by their exact bytes. Votes are
+ * re-sent every retransmit interval while a height is unfinished (and a pre-prepare carries the
+ * block's batch ids), so under load most PBFT frames a node receives are byte-for-byte repeats;
+ * opening one again would give the same message, so it is taken from here instead of being
+ * decoded and verified again. Keyed by the frame's last 64 bytes (the envelope ends with the
+ * signature) and confirmed by comparing the whole frame. The driver serves one validator set,
+ * so a remembered verdict never outlives the keys that gave it.
+ */
+function createOpenedFrames(): {
+  get(frame: Uint8Array): SignedMessage | undefined;
+  add(frame: Uint8Array, message: SignedMessage): void;
+} {
+  const frames = new Map<string, { frame: Uint8Array; message: SignedMessage }>();
+  let bytes = 0;
+  const keyOf = (frame: Uint8Array): string =>
+    Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
+      .subarray(Math.max(0, frame.byteLength - 64))
+      .toString("latin1");
+  const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+    a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  return {
+    get(frame) {
+      const hit = frames.get(keyOf(frame));
+      return hit && sameBytes(hit.frame, frame) ? hit.message : undefined;
+    },
+    add(frame, message) {
+      const key = keyOf(frame);
+      const old = frames.get(key);
+      if (old) {
+        frames.delete(key);
+        bytes -= old.frame.byteLength;
+      }
+      // A copy: the caller may reuse its buffer.
+      frames.set(key, { frame: Uint8Array.from(frame), message });
+      bytes += frame.byteLength;
+      for (const [oldest, entry] of frames) {
+        if (frames.size <= OPENED_FRAMES_MAX && bytes <= OPENED_FRAMES_MAX_BYTES) break;
+        frames.delete(oldest);
+        bytes -= entry.frame.byteLength;
       }
     },
   };
