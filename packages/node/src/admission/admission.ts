@@ -41,8 +41,16 @@ export interface Admitted {
 export interface Admission {
   /** Decodes, validates and queues an encoded BatchList from a client. Throws `AdmissionError`/`QueueFullError`. */
   submit(bytes: Uint8Array): Promise<Admitted>;
-  /** Validates and queues already-decoded (and signature-checked) batches, e.g. gossiped by a peer. */
-  submitParsed(batches: readonly ParsedBatch[], source?: "client" | "peer"): Promise<Admitted>;
+  /**
+   * Validates and queues already-decoded (and signature-checked) batches, e.g. gossiped by a
+   * peer. With `dropKnown`, batches already pending or committed are left out (the others are
+   * checked and queued) instead of refusing the whole list.
+   */
+  submitParsed(
+    batches: readonly ParsedBatch[],
+    source?: "client" | "peer",
+    options?: { readonly dropKnown?: boolean },
+  ): Promise<Admitted>;
   /** Calls `listener` with every accepted set of batches and where it came from. */
   onAdmitted(
     listener: (batches: readonly ParsedBatch[], source: "client" | "peer") => void,
@@ -53,14 +61,21 @@ export interface Admission {
 export function createAdmission(options: AdmissionOptions): Admission {
   const { suite, limits, families, services, blocks, mempool, logger } = options;
 
-  const checkBatches = async (batches: readonly ParsedBatch[]): Promise<void> => {
+  /** Checks `batches`; with `dropKnown`, returns those not already pending or committed. */
+  const checkBatches = async (
+    given: readonly ParsedBatch[],
+    dropKnown: boolean,
+  ): Promise<readonly ParsedBatch[]> => {
     const read = options.headReader();
     const authorised = new Map<string, string | undefined>();
     // One batched read each for replays, instead of two reads per transaction.
     const [committedBatches, committedTransactions] = await Promise.all([
-      blocks.committedBatches(batches.map((b) => b.id)),
-      blocks.committedTransactions(batches.flatMap((b) => b.transactions.map((t) => t.id))),
+      blocks.committedBatches(given.map((b) => b.id)),
+      blocks.committedTransactions(given.flatMap((b) => b.transactions.map((t) => t.id))),
     ]);
+    const batches = dropKnown
+      ? given.filter((b) => !mempool.has(b.id) && !committedBatches.has(b.id))
+      : given;
     for (const batch of batches) {
       if (mempool.has(batch.id)) {
         throw new AdmissionError("ALREADY_PENDING", `batch ${batch.id} is already pending`, {
@@ -129,15 +144,18 @@ export function createAdmission(options: AdmissionOptions): Admission {
         }
       }
     }
+    return batches;
   };
 
   const listeners = new Set<(batches: readonly ParsedBatch[], source: "client" | "peer") => void>();
 
   const queue = async (
-    batches: readonly ParsedBatch[],
+    given: readonly ParsedBatch[],
     source: "client" | "peer",
+    dropKnown = false,
   ): Promise<Admitted> => {
-    await checkBatches(batches);
+    const batches = await checkBatches(given, dropKnown);
+    if (batches.length === 0) return { batchIds: [] };
     mempool.add(batches); // throws QueueFullError, or ALREADY_PENDING if a racing submit won
     if (batches.some((b) => b.raw.trace))
       logger.info("batches admitted", { batchIds: batches.map((b) => b.id), source });
@@ -157,7 +175,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
       }
       return queue(batches, "client");
     },
-    submitParsed: (batches, source = "peer") => queue(batches, source),
+    submitParsed: (batches, source = "peer", submitOptions = {}) =>
+      queue(batches, source, submitOptions.dropKnown === true),
     onAdmitted(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

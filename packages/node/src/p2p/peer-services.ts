@@ -188,12 +188,10 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
       logger.warn("peer gossiped invalid batches", { peer, error: errorMessage(err) });
       return;
     }
-    // Drop what is already known, so one duplicate does not refuse the whole list.
-    const committed = await blocks.committedBatches(batches.map((b) => b.id));
-    const fresh = batches.filter((b) => !mempool.has(b.id) && !committed.has(b.id));
-    if (fresh.length === 0) return;
+    // What is already known is dropped, so one duplicate does not refuse the whole list (one
+    // batched replay lookup, in admission).
     try {
-      await admission.submitParsed(fresh, "peer");
+      await admission.submitParsed(batches, "peer", { dropKnown: true });
     } catch (err) {
       const known =
         isGovchainError(err) &&

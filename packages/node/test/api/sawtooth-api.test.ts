@@ -9,7 +9,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ApiServer } from "../../src/api/index.js";
 import { createApiServer } from "../../src/api/index.js";
 import { systemClock } from "../../src/common/clock.js";
+import { isGovchainError } from "../../src/common/errors.js";
 import { createMemoryLogger } from "../../src/common/logger.js";
+import { parseBatchList } from "../../src/wire/index.js";
 import { sdkProtobuf } from "../wire/sawtooth-sdk.js";
 import {
   injectServer,
@@ -365,6 +367,29 @@ describe("bad submissions get Sawtooth's codes and the node keeps answering", ()
         30,
         "ALREADY_PENDING",
       ]);
+    } finally {
+      await h.test.node.consensus.start();
+    }
+  });
+
+  it("drops known batches of a gossiped list with dropKnown, and queues the rest", async () => {
+    await h.test.node.consensus.stop();
+    try {
+      const known = sdkIntkeyBatch(signer, "gossip-known");
+      const fresh = sdkIntkeyBatch(signer, "gossip-fresh");
+      expect((await h.post("/batches", sdkBatchList([known.batch]))).status).toBe(202);
+      const parsed = parseBatchList(sdkBatchList([known.batch, fresh.batch]), {
+        suite: h.test.node.suite,
+      });
+      const refusal = await h.test.node.admission.submitParsed(parsed, "peer").catch((e) => e);
+      expect(isGovchainError(refusal, "ALREADY_PENDING")).toBe(true);
+      const admitted = await h.test.node.admission.submitParsed(parsed, "peer", {
+        dropKnown: true,
+      });
+      expect(admitted.batchIds).toEqual([fresh.batchId]);
+      expect(h.test.node.mempool.has(fresh.batchId)).toBe(true);
+      const again = await h.test.node.admission.submitParsed(parsed, "peer", { dropKnown: true });
+      expect(again.batchIds).toEqual([]);
     } finally {
       await h.test.node.consensus.start();
     }
