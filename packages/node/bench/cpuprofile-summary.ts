@@ -4,7 +4,9 @@
  * garbage collection, idle). Several files are merged (e.g. the four validators of one run) and
  * shares are given of the busy (non-idle) time.
  *
- * Run: `npx tsx packages/node/bench/cpuprofile-summary.ts [--top 30] [--focus text] a.cpuprofile …`
+ * Run: `npx tsx packages/node/bench/cpuprofile-summary.ts [--top 30] [--focus text] [--skip s]
+ *   a.cpuprofile …` — `--skip s` leaves out each profile's first s seconds (start-up: the
+ * TypeScript loader compiling sources, LevelDB opening).
  * A directory argument stands for its largest `.cpuprofile` (with `--cpu-prof`, each thread of
  * a process writes its own file; the main thread's is the largest).
  * `--focus text` also lists the callers' stacks (three frames up) of functions whose name or
@@ -37,7 +39,12 @@ const TOP = topAt >= 0 ? Number(args[topAt + 1]) : 30;
 const focusAt = args.indexOf("--focus");
 const FOCUS = focusAt >= 0 ? args[focusAt + 1] : undefined;
 const inputs = args.filter(
-  (a, i) => !a.startsWith("--") && i !== topAt + 1 && i !== focusAt + 1 && a.length > 0,
+  (a, i) =>
+    !a.startsWith("--") &&
+    i !== topAt + 1 &&
+    i !== focusAt + 1 &&
+    i !== (args.indexOf("--skip") >= 0 ? args.indexOf("--skip") + 1 : -1) &&
+    a.length > 0,
 );
 
 /** A file as is; a directory as its largest profile. */
@@ -52,6 +59,8 @@ async function resolveInput(path: string): Promise<string> {
   if (!best) throw new Error(`no .cpuprofile in ${path}`);
   return best.path;
 }
+const skipAt = args.indexOf("--skip");
+const SKIP_MS = skipAt >= 0 ? Number(args[skipAt + 1]) * 1000 : 0;
 const files = await Promise.all(inputs.map(resolveInput));
 
 /** Where a frame belongs: a module of ours, a dependency, Node, or a V8 pseudo-frame. */
@@ -94,15 +103,18 @@ const add = (map: Map<string, number>, key: string, value: number): void => {
 
 for (const file of files) {
   const profile = JSON.parse(await readFile(file, "utf8")) as Profile;
-  wall += (profile.endTime - profile.startTime) / 1000;
+  wall += Math.max(0, (profile.endTime - profile.startTime) / 1000 - SKIP_MS);
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const node of profile.nodes) {
     byId.set(node.id, node);
     for (const child of node.children ?? []) parent.set(child, node.id);
   }
+  let at = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i] as number;
+    at += (profile.timeDeltas[i] ?? 0) / 1000;
+    if (at < SKIP_MS) continue;
     // The delta after a sample is the time it stands for (V8 records the one before).
     const ms = (profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0) / 1000;
     const node = byId.get(id);
