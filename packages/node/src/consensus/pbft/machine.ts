@@ -1107,7 +1107,13 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
       if (pendingWork || unfinished().length > 0) startViewChange(view + 1);
       return;
     }
-    if ((viewChanges.get(view)?.size ?? 0) >= Q) {
+    // A quorum joined this view: validators asking for a later view count, they passed through
+    // it (their VIEW-CHANGE for it may have been lost, and they never send it again).
+    const joined = new Set<string>();
+    for (const [v, senders] of viewChanges) {
+      if (v >= view) for (const sender of senders.keys()) joined.add(sender);
+    }
+    if (joined.size >= Q) {
       startViewChange(view + 1);
       return;
     }
