@@ -37,6 +37,11 @@ import { EPOCHS_KEY, type EpochBook, encodeHistory, MEMBERS_SETTING } from "./me
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from "./messages.js";
 import { certificateProblemIn, createSnapshotSync, type SnapshotReport } from "./snapshot-sync.js";
 
+/** Blocks asked of peers per catch-up round. */
+const CATCH_UP_BLOCKS = 64;
+/** Blocks replayed per catch-up while too few peers are connected to offer a snapshot. */
+const CATCH_UP_BLOCKS_WHILE_CONNECTING = 4;
+
 /** A committed block as peers send it: the encoded Block protobuf and its certificate. */
 export interface FetchedBlock {
   readonly block: Uint8Array;
@@ -382,6 +387,7 @@ export function createPbftChainHost(
     catchUp(seq) {
       return serialised(async () => {
         let rounds = Number.POSITIVE_INFINITY;
+        let perRound = CATCH_UP_BLOCKS;
         if (snapshot && snapshotOptions) {
           const pending = snapshotOptions.blocks.pendingSnapshot();
           // Offers are asked for only when a large gap is plausible: a node a block or two
@@ -389,10 +395,15 @@ export function createPbftChainHost(
           if (pending || seq - Number(chain.head().height) >= snapshotOptions.minGapBlocks) {
             const outcome = await snapshot.run();
             if (outcome === "installed") pruneBelowHead();
-            // No snapshot now (no peer connected yet, or the attempt failed): replay one
+            // No snapshot now (too few peers connected yet, or the attempt failed): replay one
             // round only, so that the next catch-up (PBFT retries it) tries a snapshot again
-            // instead of this call replaying the whole gap.
-            else if (outcome !== "not-needed") rounds = 1;
+            // instead of this call replaying the whole gap. Right after a start peers connect
+            // one by one: then only a few blocks, or a gap just above the threshold would be
+            // replayed below it before the snapshot could be offered.
+            else if (outcome !== "not-needed") {
+              rounds = 1;
+              if (outcome === "unavailable") perRound = CATCH_UP_BLOCKS_WHILE_CONNECTING;
+            }
           }
           // Blocks above the head are already indexed: replaying them would find their
           // transactions committed. Only a later snapshot attempt may move the head.
@@ -400,7 +411,7 @@ export function createPbftChainHost(
         }
         while (Number(chain.head().height) < seq && rounds-- > 0) {
           const head = chain.head();
-          const fetched = await fetcher.fetchBlocks(head.height, 64);
+          const fetched = await fetcher.fetchBlocks(head.height, perRound);
           if (fetched.length === 0) break;
           let progressed = false;
           for (const { block: bytes, certificate: certBytes } of fetched) {
