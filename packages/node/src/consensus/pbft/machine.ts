@@ -296,6 +296,9 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
   const helped = new Set<string>();
   // Whether the message being handled was relayed (see `PbftInput`): relayed ones get no help.
   let relayedInput = false;
+  // Blocks for which an expired view-change timer was restarted because this node was still
+  // executing them (see `onViewTimer`); bounded, oldest first.
+  const timerDeferredFor = new Set<string>();
   // This node's votes: never two different blocks for one (type, view, seq), even after a restart.
   const myVotes = new Map<string, string>();
   for (const vote of options.recovery?.votes ?? [])
@@ -1104,7 +1107,28 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
    */
   const onViewTimer = (): void => {
     if (phase === "normal") {
-      if (pendingWork || unfinished().length > 0) startViewChange(view + 1);
+      if (!(pendingWork || unfinished().length > 0)) return;
+      // This node is still executing a block the primary proposed in this view: the delay is
+      // ours, not the primary's (S0.4: a slow node must not take itself for a dead primary; on
+      // an overloaded machine every validator would, and view changes would feed the overload).
+      // Once per block, so a block whose execution never ends (its batches cannot be fetched)
+      // costs one more timeout, not liveness.
+      const executing = unfinished().find(
+        (s) =>
+          s.accepted !== undefined &&
+          s.validation.get(s.accepted.blockId) === "pending" &&
+          !timerDeferredFor.has(s.accepted.blockId),
+      );
+      if (executing?.accepted) {
+        timerDeferredFor.add(executing.accepted.blockId);
+        if (timerDeferredFor.size > 4 * config.maxInFlight) {
+          const oldest = timerDeferredFor.values().next().value;
+          if (oldest !== undefined) timerDeferredFor.delete(oldest);
+        }
+        refreshViewTimer(true);
+        return;
+      }
+      startViewChange(view + 1);
       return;
     }
     // A quorum joined this view: validators asking for a later view count, they passed through
