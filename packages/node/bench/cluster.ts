@@ -11,7 +11,8 @@
  * Writes `docs/benchmarks/cluster.json` (every report in full) with `--out DIR`.
  * Run: `npx tsx packages/node/bench/cluster.ts [--seconds 60] [--quick] [--out docs/benchmarks]`
  */
-import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type BenchOptions, type BenchReport, runBench } from "../src/bench/run.js";
 
@@ -121,6 +122,14 @@ if (want("trace")) {
   await measure("trace", "APSChain create_lot, Ed25519, 1 tx/batch, closed loop", trace.options);
 }
 
-const result = { generated: new Date().toISOString(), seconds, rows };
+// With --only, the rows not re-run are kept from the previous report (each row's conditions
+// carry its own date and load).
+const path = outDir ? join(outDir, "cluster.json") : undefined;
+const previous: Row[] =
+  only && path && existsSync(path)
+    ? (JSON.parse(await readFile(path, "utf8")) as { rows: Row[] }).rows
+    : [];
+const merged = [...previous.filter((old) => !rows.some((row) => row.id === old.id)), ...rows];
+const result = { generated: new Date().toISOString(), seconds, rows: merged };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-if (outDir) await writeFile(join(outDir, "cluster.json"), `${JSON.stringify(result, null, 2)}\n`);
+if (path) await writeFile(path, `${JSON.stringify(result, null, 2)}\n`);
