@@ -4,10 +4,13 @@
  * every figure in the table is read from a measured report, never typed in. A target whose
  * report is missing shows as "not measured".
  *
- * Run: `npx tsx packages/node/bench/report.ts [--dir docs/benchmarks]`
+ * Run: `npx tsx packages/node/bench/report.ts [--dir docs/benchmarks]` (it formats the README
+ * with Biome afterwards, as `npm run lint` expects).
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
@@ -15,6 +18,7 @@ import { compile, type TopLevelSpec } from "vega-lite";
 const args = process.argv.slice(2);
 const dirAt = args.indexOf("--dir");
 const dir = dirAt >= 0 ? (args[dirAt + 1] as string) : "docs/benchmarks";
+const biomeBin = createRequire(import.meta.url).resolve("@biomejs/biome/bin/biome");
 const START = "<!-- targets:start -->";
 const END = "<!-- targets:end -->";
 
@@ -398,4 +402,6 @@ const next =
     ? `${readme.slice(0, readme.indexOf(START))}${block}${readme.slice(readme.indexOf(END) + END.length)}`
     : `${readme.trimEnd()}\n\n## Targets\n\n${block}\n`;
 await writeFile(readmePath, next);
+// The table as Biome's Markdown formatter lays it out (columns padded), or lint fails.
+spawnSync(process.execPath, [biomeBin, "format", "--write", readmePath], { stdio: "inherit" });
 process.stderr.write(`${readmePath}: ${rows.length} targets, ${made.length} charts\n`);
