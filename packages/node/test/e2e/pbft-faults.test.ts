@@ -476,12 +476,31 @@ describe("PBFT validators as processes, under faults", () => {
       `${wiped.url}/blocks/${early?.head}`,
     );
     expect(block.data.header_signature).toBe(early?.head);
-    // The block just below the snapshot's checkpoint was stored without executing it: no
+    // The blocks below the snapshot's checkpoint were stored without executing them: no
     // receipts, and no state — the node says so. Proofs from the checkpoint on carry certificates.
+    // (A block whose state root is the checkpoint's — no state change — is held, rightly: take
+    // the highest one below the checkpoint with another root.)
     const checkpoint = BigInt(await metric(wiped, "govchain_state_sync_checkpoint_height"));
-    const below = await getJson<{
-      data: { header_signature: string; batches: { header: { transaction_ids: string[] } }[] }[];
-    }>(`${wiped.url}/blocks?start=0x${(checkpoint - 1n).toString(16).padStart(16, "0")}&limit=1`);
+    type ListedBlock = {
+      header_signature: string;
+      header: { state_root_hash: string };
+      batches: { header: { transaction_ids: string[] } }[];
+    };
+    const blockAt = async (height: bigint) =>
+      (
+        await getJson<{ data: ListedBlock[] }>(
+          `${wiped.url}/blocks?start=0x${height.toString(16).padStart(16, "0")}&limit=1`,
+        )
+      ).data[0] as ListedBlock;
+    const checkpointRoot = (await blockAt(checkpoint)).header.state_root_hash;
+    let belowBlock = await blockAt(checkpoint - 1n);
+    for (
+      let h = checkpoint - 2n;
+      belowBlock.header.state_root_hash === checkpointRoot && h > 0n;
+      h--
+    )
+      belowBlock = await blockAt(h);
+    const below = { data: [belowBlock] };
     const belowId = below.data[0]?.header_signature;
     const old = await fetch(`${wiped.url}/v1/proof/${intkeyAddress("wiped-0")}?head=${belowId}`);
     expect(old.status).toBe(404);
