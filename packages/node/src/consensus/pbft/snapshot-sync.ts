@@ -102,8 +102,6 @@ export interface SnapshotSync {
 /** Blocks asked for per history request (the peers' answer bound is 64). */
 const HISTORY_CHUNK = 64;
 
-/** Digests asked for per request, ahead of the blocks they check. */
-const DIGEST_CHUNK = 2_048;
 
 /** A decoded committed block with its certificate. */
 interface Certified {
@@ -350,8 +348,11 @@ export function createSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
           .map(async (peer) => {
             let cached = digests.get(peer);
             if (!cached || from < cached.from || to >= cached.from + BigInt(cached.list.length)) {
-              const count = Math.min(DIGEST_CHUNK, Number(c - from));
-              const list = await fetcher.fetchBlockDigests(peer, from, count);
+              // Only the blocks of this chunk: a peer reads and hashes every block it vouches
+              // for, and asked for thousands of blocks of a few MB it cannot answer within the
+              // request timeout (1M transactions in 5,000-transaction blocks: ~660 MB), which
+              // made the sync drop honest sources as unvouched.
+              const list = await fetcher.fetchBlockDigests(peer, from, Number(to - from) + 1);
               cached = { from, list: list ?? [] };
               digests.set(peer, cached);
             }
