@@ -102,7 +102,6 @@ export interface SnapshotSync {
 /** Blocks asked for per history request (the peers' answer bound is 64). */
 const HISTORY_CHUNK = 64;
 
-
 /** A decoded committed block with its certificate. */
 interface Certified {
   readonly id: string;
