@@ -1,10 +1,10 @@
 /**
  * A simulated ledger behind the real PBFT driver. Blocks are small CBOR records
- * `[height, parentId, txs, stateRoot]` whose id is their SHA-256; a block is valid when it
- * extends its parent by one, carries at least one new non-negative transaction that is not
- * already in its ancestry, and its state root is SHA-256(parent root ‖ txs). Committed blocks
- * and their certificates live on the node's simulated disk and survive crashes; candidates and
- * the mempool do not.
+ * `[height, parentId, txs, stateRoot]` whose id is their SHA-256 (a `SimBlockFormat` can give
+ * them a real node's sizes instead); a block is valid when it extends its parent by one,
+ * carries at least one new non-negative transaction that is not already in its ancestry, and
+ * its state root is SHA-256(parent root ‖ txs). Committed blocks and their certificates live on
+ * the node's simulated disk and survive crashes; candidates and the mempool do not.
  *
  * Every commit is checked on the spot: the certificate must hold a quorum of valid COMMIT
  * signatures, the block must extend the head and be valid. Any failure is a violation reported
@@ -40,12 +40,29 @@ export interface SimDisk {
 
 const sha = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
+/**
+ * How a simulated chain encodes its blocks. The default is small and cheap; a benchmark that
+ * counts bytes on the wire gives blocks ids and contents of a real node's sizes.
+ */
+export interface SimBlockFormat {
+  /** The hex id of a block's payload. */
+  readonly id: (payload: Uint8Array) => string;
+  /**
+   * Bytes a block carries besides its simulated fields (for instance a real proposal's header
+   * and batch ids): covered by its id, not interpreted.
+   */
+  readonly body?: (height: number, parentId: string, txs: readonly number[]) => Uint8Array;
+}
+
+/** The default format: `[height, parentId, txs, stateRoot]`, id = SHA-256 in hex. */
+export const COMPACT_BLOCKS: SimBlockFormat = { id: sha };
+
 /** Genesis of a simulated chain. */
-export function simGenesis(seed: number): SimBlock {
+export function simGenesis(seed: number, format: SimBlockFormat = COMPACT_BLOCKS): SimBlock {
   const payload = encode([0, "", [], sha(`root-${seed}`)]);
   return {
     height: 0,
-    blockId: sha(payload),
+    blockId: format.id(payload),
     parentId: "",
     stateRoot: sha(`root-${seed}`),
     txs: [],
@@ -65,12 +82,15 @@ export function makeBlock(
   parentId: string,
   txs: readonly number[],
   stateRoot: string,
+  format: SimBlockFormat = COMPACT_BLOCKS,
 ): Proposal {
-  const payload = encode([height, parentId, [...txs], stateRoot]);
-  return { blockId: sha(payload), parentId, payload };
+  const payload = format.body
+    ? encode([height, parentId, [...txs], stateRoot, format.body(height, parentId, txs)])
+    : encode([height, parentId, [...txs], stateRoot]);
+  return { blockId: format.id(payload), parentId, payload };
 }
 
-/** Decodes a payload; undefined when malformed. */
+/** Decodes a payload (a format's body is skipped); undefined when malformed. */
 export function readBlock(
   payload: Uint8Array,
 ): { height: number; parentId: string; txs: number[]; stateRoot: string } | undefined {
@@ -114,6 +134,8 @@ export interface SimLedgerOptions {
   readonly fetchFrom: (height: number) => Promise<readonly SimBlock[]>;
   /** For a Byzantine node: build invalid blocks. */
   readonly proposeInvalid?: () => boolean;
+  /** Block encoding; default `COMPACT_BLOCKS`. */
+  readonly format?: SimBlockFormat;
 }
 
 /** A simulated ledger. */
@@ -130,6 +152,7 @@ export interface SimLedger extends PbftHost {
 /** Creates a ledger over `disk`. */
 export function createSimLedger(options: SimLedgerOptions): SimLedger {
   const { queue, disk } = options;
+  const format = options.format ?? COMPACT_BLOCKS;
   const candidates = new Map<string, SimBlock>();
   const mempool = new Set<number>();
   const committedTxs = new Set<number>();
@@ -163,7 +186,7 @@ export function createSimLedger(options: SimLedgerOptions): SimLedger {
   const invalidity = (proposal: Proposal, expectedHeight: number): string | undefined => {
     const block = readBlock(proposal.payload);
     if (!block) return "malformed payload";
-    if (sha(proposal.payload) !== proposal.blockId) return "id does not match payload";
+    if (format.id(proposal.payload) !== proposal.blockId) return "id does not match payload";
     if (block.parentId !== proposal.parentId) return "parent mismatch";
     if (block.height !== expectedHeight) return "wrong height";
     const parent = blockOf(block.parentId);
@@ -258,7 +281,7 @@ export function createSimLedger(options: SimLedgerOptions): SimLedger {
             .slice(0, options.maxTxs);
           if (options.proposeInvalid?.()) txs.push(-1);
           if (txs.length === 0) return undefined;
-          const proposal = makeBlock(seq, parentId, txs, nextRoot(parent.stateRoot, txs));
+          const proposal = makeBlock(seq, parentId, txs, nextRoot(parent.stateRoot, txs), format);
           candidates.set(proposal.blockId, {
             height: seq,
             blockId: proposal.blockId,

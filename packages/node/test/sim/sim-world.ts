@@ -18,6 +18,7 @@ import {
   createPbftConfig,
   faultsTolerated,
   type PbftConfig,
+  type PbftConfigInput,
   quorumSize,
 } from "../../src/consensus/pbft/config.js";
 import { createPbftDriver, type PbftDriver } from "../../src/consensus/pbft/driver.js";
@@ -40,6 +41,7 @@ import {
   nextRoot,
   readBlock,
   type SimBlock,
+  type SimBlockFormat,
   type SimDisk,
   type SimLedger,
   simGenesis,
@@ -92,6 +94,42 @@ export interface ScenarioSpec {
   readonly unsafeQuorum?: number;
 }
 
+/** Sees the simulated network's traffic (benchmarks count messages and bytes with it). */
+export interface SimNetworkObserver {
+  /**
+   * A frame leaves node `from` for node `to` at virtual time `atMs` (a broadcast is one call per
+   * peer); `relay` marks a help answer (another node's messages, a PBFT_RELAY frame on a real
+   * link). What a faulty node sends is seen after its tampering, before any loss. Nodes are
+   * named by instance (a twin is `v1'`).
+   */
+  onSend(from: string, to: string, frame: Uint8Array, atMs: number, relay: boolean): void;
+}
+
+/**
+ * Settings of a run beyond its spec, for benchmarks. Each is optional and, when absent, the
+ * run is exactly the test suite's.
+ */
+export interface SimRunOptions {
+  readonly observer?: SimNetworkObserver;
+  /** Every message takes exactly this long and none is duplicated (default: random delays). */
+  readonly latencyMs?: number;
+  /** PBFT parameters in place of the simulator's stress settings (checkpoint every 5 blocks…). */
+  readonly pbft?: Partial<Omit<PbftConfigInput, "chainId" | "validators">>;
+  /** How blocks are encoded (default: compact). */
+  readonly blockFormat?: SimBlockFormat;
+  /** Signature size: 64 bytes as Ed25519's, or the default 32. */
+  readonly signatureBytes?: 32 | 64;
+  /**
+   * End the run as soon as every live honest node has committed this height (a liveness
+   * violation if they have not by `healAtMs + liveBoundMs`), instead of 3 blocks past healing.
+   */
+  readonly targetHeight?: number;
+  /** Validators crashed for good at these virtual times (after healing: none restarts them). */
+  readonly crashes?: readonly { readonly node: string; readonly atMs: number }[];
+  /** Ends the run early, as if its time bound were reached (the liveness check still runs). */
+  readonly signal?: AbortSignal;
+}
+
 /** What a run found. */
 export interface ScenarioResult {
   readonly spec: ScenarioSpec;
@@ -121,10 +159,13 @@ interface Instance {
 }
 
 /** Builds and runs one scenario to completion. */
-export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
+export async function runScenario(
+  spec: ScenarioSpec,
+  options: SimRunOptions = {},
+): Promise<ScenarioResult> {
   const rng = createSeededRandom(spec.seed);
   const queue = new EventQueue();
-  const keys = new SimKeys(spec.seed);
+  const keys = new SimKeys(spec.seed, options.signatureBytes);
   const n = spec.validators;
   const f = faultsTolerated(n);
   const ids = Array.from({ length: n }, (_, i) => `v${i}`);
@@ -137,9 +178,10 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     viewChangeTimeoutMs: 400,
     maxViewChangeTimeoutMs: 3_200,
     retransmitMs: 150,
+    ...options.pbft,
   });
   const quorum = spec.unsafeQuorum ?? quorumSize(n);
-  const genesis = simGenesis(spec.seed);
+  const genesis = simGenesis(spec.seed, options.blockFormat);
   const violations: string[] = [];
   const violation = (what: string): void => {
     if (violations.length < 20) violations.push(`t=${queue.now}ms ${what}`);
@@ -239,15 +281,17 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
   const dupRate = faults === "lossy" || mixed ? 0.1 : 0.01;
   const jitterMs = faults === "benign" ? 3 : 12;
 
-  const deliver = (from: Instance, to: Instance, frame: Uint8Array): void => {
+  // `relay`: the frame is a help answer, marked as such on the wire like a node's PBFT_RELAY frames.
+  const deliver = (from: Instance, to: Instance, frame: Uint8Array, relay: boolean): void => {
     if (!healed()) {
       if ((faults === "partition" || faults === "twins") && from.group !== to.group) return;
       if (rng.next() < lossRate) return;
     }
-    const copies = rng.next() < dupRate ? 2 : 1;
+    const fixed = options.latencyMs;
+    const copies = fixed !== undefined ? 1 : rng.next() < dupRate ? 2 : 1;
     for (let c = 0; c < copies; c++) {
       const generation = to.generation;
-      const delay = 1 + rng.next() * (healed() ? 4 : jitterMs);
+      const delay = fixed ?? 1 + rng.next() * (healed() ? 4 : jitterMs);
       queue.schedule(delay, () => {
         if (to.alive && to.generation === generation) {
           messages++;
@@ -267,17 +311,25 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
               );
             }
           }
-          to.driver?.receive(from.id, frame);
+          to.driver?.receive(from.id, frame, relay);
         }
       });
     }
   };
 
-  const route = (from: Instance, toId: string | undefined, frame: Uint8Array): void => {
+  const route = (
+    from: Instance,
+    toId: string | undefined,
+    frame: Uint8Array,
+    relay = false,
+  ): void => {
     for (const to of instances) {
       if (to === from || (toId !== undefined && to.id !== toId)) continue;
       if (toId === undefined && to.id === from.id) continue; // a twin does not message itself
-      for (const out of adversary(from, to, frame)) deliver(from, to, out);
+      for (const out of adversary(from, to, frame)) {
+        options.observer?.onSend(from.name, to.name, out, queue.now, relay);
+        deliver(from, to, out, relay);
+      }
     }
   };
 
@@ -311,6 +363,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
           message.proposal.parentId,
           txs,
           nextRoot(parentRoot, txs),
+          options.blockFormat,
         );
         return [resign({ ...message, proposal: other })];
       }
@@ -403,6 +456,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
           queue.schedule(5 + blocks.length, () => resolve(alive() ? blocks : []));
         }),
       ...(inst.behaviour === "invalid-blocks" ? { proposeInvalid: () => rng.next() < 0.7 } : {}),
+      ...(options.blockFormat ? { format: options.blockFormat } : {}),
     });
     inst.ledger = ledger;
     inst.driver = createPbftDriver({
@@ -414,8 +468,8 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
         broadcast: (frame) => {
           if (alive()) route(inst, undefined, frame);
         },
-        send: (to, frame) => {
-          if (alive()) route(inst, to, frame);
+        send: (to, frame, relay) => {
+          if (alive()) route(inst, to, frame, relay === true);
         },
       },
       store: createPbftStore(inst.store),
@@ -502,6 +556,11 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     }
   }
 
+  for (const { node, atMs } of options.crashes ?? []) {
+    const victim = instances.find((i) => i.name === node);
+    if (victim) queue.schedule(atMs, () => crash(victim, false));
+  }
+
   // --- run -----------------------------------------------------------------------------------
   const heightOf = (inst: Instance): number => inst.disk.blocks.at(-1)?.height ?? 0;
   let healHeight = -1;
@@ -509,7 +568,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
   let doneAt: number | undefined;
   let eventsSinceYield = 0;
   for (;;) {
-    if (!queue.runNext(end)) break;
+    if (options.signal?.aborted || !queue.runNext(end)) break;
     // Let the promise continuations this event started run before the next event. A few
     // microtask turns settle the driver's and the memory store's chains; a macrotask turn per
     // event would cost more than the simulation itself.
@@ -524,17 +583,26 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
       healHeight = Math.max(...instances.filter(honest).map(heightOf));
     }
     if (violations.length > 0 && doneAt === undefined) doneAt = queue.now + 200;
-    if (
-      healHeight >= 0 &&
-      doneAt === undefined &&
-      instances.filter(honest).every((i) => i.alive && heightOf(i) >= healHeight + 3)
-    ) {
-      doneAt = queue.now + 300;
+    if (healHeight >= 0 && doneAt === undefined) {
+      const target = options.targetHeight;
+      if (target === undefined) {
+        if (instances.filter(honest).every((i) => i.alive && heightOf(i) >= healHeight + 3))
+          doneAt = queue.now + 300;
+      } else if (instances.filter((i) => honest(i) && i.alive).every((i) => heightOf(i) >= target))
+        doneAt = queue.now;
     }
     if (doneAt !== undefined && queue.now >= doneAt) break;
   }
   const honestOnes = instances.filter(honest);
-  if (violations.length === 0) {
+  if (violations.length === 0 && options.targetHeight !== undefined) {
+    for (const inst of honestOnes) {
+      if (inst.alive && heightOf(inst) < options.targetHeight) {
+        violation(
+          `liveness: ${inst.name} at height ${heightOf(inst)}, needed ${options.targetHeight} within ${end} ms`,
+        );
+      }
+    }
+  } else if (violations.length === 0) {
     for (const inst of honestOnes) {
       if (heightOf(inst) < healHeight + 3) {
         violation(
