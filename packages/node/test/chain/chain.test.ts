@@ -22,11 +22,11 @@ import { intkeyTx, newSigner, parsedBatch } from "../support/fixtures.js";
 
 const suite = getSuite("standard");
 
-async function setup() {
+async function setup(cacheBytes?: number) {
   const store = createMemoryStore();
   await store.open();
   const state = createStateTree({ store, hash: suite.hash, hashName: suite.hashName });
-  const blocks = createBlockStore({ store });
+  const blocks = createBlockStore({ store, ...(cacheBytes !== undefined ? { cacheBytes } : {}) });
   await blocks.open();
   const mempool = createMempool({ clock: systemClock });
   const validator = newSigner();
@@ -99,6 +99,39 @@ describe("chain controller", () => {
       bad.transactions[0]?.id,
     );
     expect(await blocks.getReceipt(good.transactions[0]?.id as string)).toBeDefined();
+  });
+
+  it("keeps the decoded blocks it caches within a byte bound, and reads evicted ones from disk", async () => {
+    const bound = 64 * 1024;
+    const { chain, mempool, blocks } = await setup(bound);
+    const signer = newSigner();
+    let largest = 0;
+    for (let b = 0; b < 12; b++) {
+      mempool.add(
+        Array.from({ length: 20 }, (_, i) =>
+          parsedBatch(signer, [intkeyTx(signer, "set", `k${b}-${i}`, i)]),
+        ),
+      );
+      const candidate = await chain.propose({
+        timestampMs: 1_700_000_002_000 + b,
+        engine: "devmode",
+        limits: { maxBatches: 100, maxBytes: 1e7 },
+      });
+      if (!candidate) throw new Error("no candidate");
+      largest = Math.max(largest, candidate.bytes.byteLength);
+      await chain.commit(candidate);
+    }
+    // 12 blocks of ~20 batches each are several times the bound: not all stay cached.
+    expect(largest * 12).toBeGreaterThan(2 * bound);
+    const usage = blocks.cacheUsage();
+    expect(usage.bytes).toBeLessThanOrEqual(bound);
+    expect(usage.blocks).toBeLessThan(13);
+    // Every block is still served, from the store when evicted.
+    for (let h = 1n; h <= 12n; h++) {
+      const block = await blocks.getBlockByHeight(h);
+      expect(block?.block.batches).toHaveLength(20);
+    }
+    expect(blocks.cacheUsage().bytes).toBeLessThanOrEqual(bound);
   });
 
   it("validates a block from another proposer and refuses a tampered one", async () => {
