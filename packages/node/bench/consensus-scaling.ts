@@ -30,10 +30,8 @@
  * The table goes to stdout, progress to stderr; `--json` prints one JSON object instead, and
  * `--out <dir>` also writes it to `<dir>/consensus-scaling.json`.
  */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { encodePbftBlockData, encodeProposalPayload } from "../src/consensus/pbft/chain-host.js";
@@ -55,6 +53,7 @@ import {
   type ScenarioResult,
   type SimNetworkObserver,
 } from "../test/sim/sim-world.js";
+import { runConditions } from "./support.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -658,20 +657,9 @@ const growth = {
   })(),
 };
 
-let commit: string | undefined;
-try {
-  commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-} catch {
-  commit = undefined;
-}
-
 const output = {
   conditions: {
-    date: started.toISOString(),
-    commit,
-    machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}`,
-    node: process.version,
-    loadavg_at_end: loadavg().map((x) => Math.round(x * 100) / 100),
+    ...runConditions(started),
     simulator:
       "packages/node/test/sim: the real PBFT machine and driver on every node, virtual clock and network",
     network: `fault-free: no loss, no duplication, every message ${LATENCY_MS} ms`,

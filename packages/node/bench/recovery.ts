@@ -33,7 +33,7 @@
  *       [--logs-dir DIR]
  * Progress goes to stderr; `--json` prints one JSON object with the figures and conditions.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, rmSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
@@ -49,6 +49,7 @@ import { createIntkeyWorkload, type PreparedList } from "../src/bench/workload.j
 import { initNetwork, type PbftInitOptions } from "../src/cli/network.js";
 import { getSuite } from "../src/crypto/index.js";
 import { API_READY, getJson, until } from "../test/e2e/processes.js";
+import { gitCommit, median } from "./support.js";
 
 const BIN = fileURLToPath(new URL("../bin/govchain.js", import.meta.url));
 const NODES = 4;
@@ -125,13 +126,6 @@ const say = (line: string): void => {
 const r2 = (n: number): number => Math.round(n * 100) / 100;
 const r3 = (n: number): number => Math.round(n * 1000) / 1000;
 const load = (): number[] => loadavg().map(r2);
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1
-    ? (s[mid] as number)
-    : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --- processes and cleanup ------------------------------------------------------------------
@@ -992,14 +986,6 @@ async function runP7(): Promise<P7Result> {
 }
 
 // --- main -----------------------------------------------------------------------------------
-
-function gitCommit(): string | null {
-  try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-  } catch {
-    return null;
-  }
-}
 
 const conditions = {
   date: new Date().toISOString(),

@@ -244,7 +244,7 @@ function targets(json: Record<string, Json | undefined>): TargetRow[] {
           value:
             `${n(p1.rss_mb)} MB max during P1` +
             (soak
-              ? `; soak growth ${n(soak.growth_pct, 1)} % over ${n(soak.seconds / 60, 0)} min`
+              ? `; soak at ${soak.conditions?.workload?.match(/\d+ tx\/s/)?.[0] ?? "fixed rate"}: RSS growth ${n(soak.growth_pct, 1)} % over ${n(soak.seconds / 60, 0)} min (anonymous ${n(soak.anon_growth_pct ?? Number.NaN, 1)} %), max ${n(soak.rss_max_mb)} MB`
               : "; soak not run"),
           verdict:
             p1.rss_mb <= 512 && soak && soak.growth_pct <= 10
