@@ -153,7 +153,7 @@ function targets(json: Record<string, Json | undefined>): TargetRow[] {
             .join(", ")} s); backlog cleared after ${n(p6.median.backToRateS ?? Number.NaN, 1)} s`,
           verdict: p6Resume <= 1.5 ? "met" : "not met",
           conditions: `4 validators, ${p6.rate} tx/s offered, default view-change timeout 1 s, ${recoveryDate}`,
-          source: "recovery.json",
+          source: "recovery.md",
         }
       : missing("P6", "primary killed → commits resume", "≤ 1.5 s", "recovery.json"),
   );
@@ -172,7 +172,7 @@ function targets(json: Record<string, Json | undefined>): TargetRow[] {
                 ? "partly met"
                 : "not met",
           conditions: `4 validators, ${recovery.p7.batchSize} tx per batch, time from process spawn, ${recoveryDate}`,
-          source: "recovery.json",
+          source: "recovery.md",
         }
       : missing("P7", "wiped validator catch-up", "≤ 60 s", "recovery.json"),
   );
@@ -224,7 +224,7 @@ function targets(json: Record<string, Json | undefined>): TargetRow[] {
           value: scaling.summary ?? "baseline measured",
           verdict: "not met",
           conditions: "all-to-all PBFT baseline; the optimised mode is a later issue",
-          source: "consensus-scaling.json",
+          source: "consensus-scaling.md",
         }
       : missing(
           "P10",
