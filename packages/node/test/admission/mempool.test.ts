@@ -22,6 +22,30 @@ describe("mempool", () => {
     expect(pool.bytes).toBe(0);
   });
 
+  it("keeps a batch in flight until every candidate block holding it is dropped", () => {
+    // A node's own proposal from a stale view and another primary's block can both hold a
+    // batch. Dropping the first must not make it available while the second still holds it:
+    // a block proposed on top of the second would include the batch twice (seen as an INVALID
+    // "set" of an existing intkey name after a primary was killed and restarted).
+    const pool = createMempool({ clock: systemClock });
+    const [a, b] = [batch("a"), batch("b")];
+    pool.add([a, b]);
+    expect(pool.take({ maxBatches: 1, maxBytes: 1e9 }).map((x) => x.id)).toEqual([a.id]);
+    pool.claim([a.id, b.id]); // another primary's block with both
+    expect(pool.available).toBe(0);
+    pool.release([a.id]); // this node's own block is dropped
+    expect(pool.available).toBe(0);
+    expect(pool.take({ maxBatches: 5, maxBytes: 1e9 })).toEqual([]);
+    pool.release([a.id, b.id]); // and the other block too
+    expect(pool.take({ maxBatches: 5, maxBytes: 1e9 }).map((x) => x.id)).toEqual([a.id, b.id]);
+    // Releasing more often than held changes nothing.
+    pool.release([a.id, b.id]);
+    pool.release([a.id, b.id]);
+    expect(pool.available).toBe(2);
+    pool.remove([a.id, b.id]);
+    expect(pool.size).toBe(0);
+  });
+
   it("respects byte limits but always takes at least one batch", () => {
     const pool = createMempool({ clock: systemClock });
     const [a, b] = [batch("a"), batch("b")];

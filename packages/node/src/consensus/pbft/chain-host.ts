@@ -340,7 +340,13 @@ export function createPbftChainHost(
           // block signature).
           const parsed = assembleParsedBlock(header, headerSignature, batches, { suite });
           mempool.claim(batchIds);
-          const candidate = await chain.validate(parsed, parent);
+          let candidate: Candidate;
+          try {
+            candidate = await chain.validate(parsed, parent);
+          } catch (err) {
+            mempool.release(batchIds); // no candidate holds them after all
+            throw err;
+          }
           candidates.set(candidate.id, candidate);
           return { valid: true };
         } catch (err) {
