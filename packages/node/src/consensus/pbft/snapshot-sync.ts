@@ -15,13 +15,14 @@
  *    membership setting in the synced state.
  * 3. **History**, fetched while the state transfers. The blocks between the head and c are
  *    stored without executing them — with their batch and transaction indexes, so replay
- *    protection covers them, and their certificates, but no receipts. Their bytes are checked where the certificate cannot reach
- *    them: a block header names its batches by id only, so a lying peer could change batch
- *    contents unnoticed. Each block's digest must therefore be vouched for by f + 1 distinct
- *    validators of c's epoch (the sender counting if it is one): one of them is honest.
- *    Headers must link from the head up to c, be signed by a validator and carry a valid
- *    certificate. While this runs the block store records c as its pending snapshot: blocks
- *    above the head are indexed, so only the snapshot may move the head past them.
+ *    protection covers them, and their certificates, but no receipts. Their bytes are checked
+ *    where the certificate cannot reach them: a block header names its batches by id only, so
+ *    a lying peer could change batch contents unnoticed. Each block's digest must therefore
+ *    be vouched for by f + 1 distinct validators of c's epoch (the sender counting if it is
+ *    one): one of them is honest. Headers must link from the head up to c, be signed by a
+ *    validator and carry a valid certificate. While this runs the block store records c as its
+ *    pending snapshot: blocks above the head are indexed, so only the snapshot may move the
+ *    head past them.
  * 4. **Install.** Block c becomes the head in one synced write with the epoch history, without
  *    being executed; blocks after c are replayed by the caller as before.
  */
