@@ -56,16 +56,10 @@ export interface Mempool {
   take(limits: SelectionLimits): ParsedBatch[];
   /**
    * Marks the held batches among `batchIds` in flight (a replica validating another node's
-   * block), so this node does not propose them itself meanwhile. Every `take` and `claim` of a
-   * batch is one hold, ended by one `release`: a batch several candidate blocks hold (its own
-   * proposal from a stale view and another primary's block) stays in flight until all of them
-   * are dropped — else proposing on top of the other block would include it twice.
+   * block), so this node does not propose them itself meanwhile.
    */
   claim(batchIds: readonly string[]): void;
-  /**
-   * Ends one hold on each of `batchIds`; a batch no candidate holds any more returns to the
-   * available queue, in its original order.
-   */
+  /** Returns in-flight batches to the available queue, keeping their original order. */
   release(batchIds: readonly string[]): void;
   /** Drops batches for good (committed or invalid). */
   remove(batchIds: readonly string[]): void;
@@ -81,8 +75,7 @@ export interface Mempool {
 interface Entry {
   readonly batch: ParsedBatch;
   readonly seq: number;
-  /** Candidate blocks holding the batch (`take` and `claim`); in flight while above zero. */
-  holds: number;
+  inFlight: boolean;
 }
 
 /** Creates an empty mempool. */
@@ -152,7 +145,7 @@ export function createMempool(options: MempoolOptions): Mempool {
         });
       }
       for (const batch of batches) {
-        entries.set(batch.id, { batch, seq: seq++, holds: 0 });
+        entries.set(batch.id, { batch, seq: seq++, inFlight: false });
         for (const tx of batch.transactions) transactions.add(tx.id);
       }
       bytes += addBytes;
@@ -166,14 +159,14 @@ export function createMempool(options: MempoolOptions): Mempool {
       const maxTransactions = limits.maxTransactions ?? Number.POSITIVE_INFINITY;
       for (const entry of entries.values()) {
         if (out.length >= limits.maxBatches) break;
-        if (entry.holds > 0) continue;
+        if (entry.inFlight) continue;
         const { batch } = entry;
         if (
           out.length > 0 &&
           (size + batch.size > limits.maxBytes || txs + batch.transactions.length > maxTransactions)
         )
           break;
-        entry.holds = 1;
+        entry.inFlight = true;
         inFlight++;
         size += batch.size;
         txs += batch.transactions.length;
@@ -185,9 +178,10 @@ export function createMempool(options: MempoolOptions): Mempool {
     claim(batchIds) {
       for (const id of batchIds) {
         const entry = entries.get(id);
-        if (!entry) continue;
-        if (entry.holds === 0) inFlight++;
-        entry.holds++;
+        if (entry && !entry.inFlight) {
+          entry.inFlight = true;
+          inFlight++;
+        }
       }
     },
 
@@ -195,12 +189,10 @@ export function createMempool(options: MempoolOptions): Mempool {
       let changed = false;
       for (const id of batchIds) {
         const entry = entries.get(id);
-        if (entry && entry.holds > 0) {
-          entry.holds--;
-          if (entry.holds === 0) {
-            inFlight--;
-            changed = true;
-          }
+        if (entry?.inFlight) {
+          entry.inFlight = false;
+          inFlight--;
+          changed = true;
         }
       }
       if (changed) {
@@ -215,7 +207,7 @@ export function createMempool(options: MempoolOptions): Mempool {
         const entry = entries.get(id);
         if (!entry) continue;
         entries.delete(id);
-        if (entry.holds > 0) inFlight--;
+        if (entry.inFlight) inFlight--;
         bytes -= entry.batch.size;
         for (const tx of entry.batch.transactions) transactions.delete(tx.id);
         removed++;

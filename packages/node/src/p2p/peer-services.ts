@@ -73,6 +73,13 @@ export interface PeerServicesOptions {
   readonly onPeerHead?: (peer: string, height: bigint) => void;
   /** How often to announce this node's head; default 2,000 ms. */
   readonly headIntervalMs?: number;
+  /**
+   * Batches this node admitted from its clients and still holds unordered after this long are
+   * gossiped again (default 5,000 ms): a peer that was unreachable when they were first sent —
+   * the primary's link to a validator that just restarted may still be in reconnect back-off —
+   * would otherwise never see them, and a validator that is not the primary never orders them.
+   */
+  readonly regossipMs?: number;
   /** How long to wait for a peer's answer; default 2,000 ms. */
   readonly requestTimeoutMs?: number;
   /** Most blocks in one answer; default 64. */
@@ -95,6 +102,11 @@ export interface PeerServices extends PeerFetcher {
   stop(): void;
 }
 
+/** Batches gossiped again per period at most, so a backlog costs peers bounded verification. */
+const REGOSSIP_MAX_BATCHES = 256;
+/** Client batches remembered for gossiping again. */
+const UNORDERED_MAX = 20_000;
+
 const withKind = (kind: number, payload: Uint8Array): Uint8Array => {
   const frame = new Uint8Array(payload.length + 1);
   frame[0] = kind;
@@ -113,7 +125,32 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
   const pending = new Map<number, { resolve: (payload: unknown) => void; timer: Timer }>();
   const unsubscribers: (() => void)[] = [];
   let headTimer: Timer | undefined;
+  let regossipTimer: Timer | undefined;
   let running = false;
+  const regossipMs = options.regossipMs ?? 5_000;
+  // Client batches not yet ordered, oldest first, with when they were last gossiped. Bounded:
+  // a batch still unordered after the bound's worth of newer ones is left to the others.
+  const unordered = new Map<string, { raw: Batch; sentAt: number }>();
+
+  const regossip = (): void => {
+    if (!running) return;
+    const now = clock.monotonic();
+    const again: Batch[] = [];
+    for (const [id, entry] of unordered) {
+      if (!mempool.has(id)) {
+        unordered.delete(id); // ordered, refused or dropped
+        continue;
+      }
+      if (now - entry.sentAt < regossipMs || again.length >= REGOSSIP_MAX_BATCHES) continue;
+      entry.sentAt = now;
+      again.push(entry.raw);
+    }
+    if (again.length > 0) {
+      logger.debug("gossiping unordered batches again", { batches: again.length });
+      transport.broadcast(withKind(FrameKind.BATCHES, encodeBatchList(again)));
+    }
+    regossipTimer = clock.setTimer(regossipMs, regossip);
+  };
 
   // A lagging node learns it is behind even when no consensus traffic flows (an idle network).
   const announceHead = (): void => {
@@ -373,13 +410,23 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
           transport.broadcast(
             withKind(FrameKind.BATCHES, encodeBatchList(batches.map((b) => b.raw))),
           );
+          const now = clock.monotonic();
+          for (const b of batches) unordered.set(b.id, { raw: b.raw, sentAt: now });
+          while (unordered.size > UNORDERED_MAX) {
+            const oldest = unordered.keys().next().value;
+            if (oldest === undefined) break;
+            unordered.delete(oldest);
+          }
         }),
       );
+      regossipTimer = clock.setTimer(regossipMs, regossip);
     },
 
     stop() {
       running = false;
       headTimer?.cancel();
+      regossipTimer?.cancel();
+      unordered.clear();
       for (const off of unsubscribers.splice(0)) off();
       for (const [id, waiter] of pending) {
         waiter.timer.cancel();
