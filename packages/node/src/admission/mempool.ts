@@ -56,10 +56,16 @@ export interface Mempool {
   take(limits: SelectionLimits): ParsedBatch[];
   /**
    * Marks the held batches among `batchIds` in flight (a replica validating another node's
-   * block), so this node does not propose them itself meanwhile.
+   * block), so this node does not propose them itself meanwhile. Every `take` and `claim` of a
+   * batch is one hold, ended by one `release`: a batch several candidate blocks hold (its own
+   * proposal from a stale view and another primary's block) stays in flight until all of them
+   * are dropped — else proposing on top of the other block would include it twice.
    */
   claim(batchIds: readonly string[]): void;
-  /** Returns in-flight batches to the available queue, keeping their original order. */
+  /**
+   * Ends one hold on each of `batchIds`; a batch no candidate holds any more returns to the
+   * available queue, in its original order.
+   */
   release(batchIds: readonly string[]): void;
   /** Drops batches for good (committed or invalid). */
   remove(batchIds: readonly string[]): void;
@@ -75,7 +81,8 @@ export interface Mempool {
 interface Entry {
   readonly batch: ParsedBatch;
   readonly seq: number;
-  inFlight: boolean;
+  /** Candidate blocks holding the batch (`take` and `claim`); in flight while above zero. */
+  holds: number;
 }
 
 /** Creates an empty mempool. */
@@ -145,7 +152,7 @@ export function createMempool(options: MempoolOptions): Mempool {
         });
       }
       for (const batch of batches) {
-        entries.set(batch.id, { batch, seq: seq++, inFlight: false });
+        entries.set(batch.id, { batch, seq: seq++, holds: 0 });
         for (const tx of batch.transactions) transactions.add(tx.id);
       }
       bytes += addBytes;
@@ -159,14 +166,14 @@ export function createMempool(options: MempoolOptions): Mempool {
       const maxTransactions = limits.maxTransactions ?? Number.POSITIVE_INFINITY;
       for (const entry of entries.values()) {
         if (out.length >= limits.maxBatches) break;
-        if (entry.inFlight) continue;
+        if (entry.holds > 0) continue;
         const { batch } = entry;
         if (
           out.length > 0 &&
           (size + batch.size > limits.maxBytes || txs + batch.transactions.length > maxTransactions)
         )
           break;
-        entry.inFlight = true;
+        entry.holds = 1;
         inFlight++;
         size += batch.size;
         txs += batch.transactions.length;
@@ -178,10 +185,9 @@ export function createMempool(options: MempoolOptions): Mempool {
     claim(batchIds) {
       for (const id of batchIds) {
         const entry = entries.get(id);
-        if (entry && !entry.inFlight) {
-          entry.inFlight = true;
-          inFlight++;
-        }
+        if (!entry) continue;
+        if (entry.holds === 0) inFlight++;
+        entry.holds++;
       }
     },
 
@@ -189,10 +195,12 @@ export function createMempool(options: MempoolOptions): Mempool {
       let changed = false;
       for (const id of batchIds) {
         const entry = entries.get(id);
-        if (entry?.inFlight) {
-          entry.inFlight = false;
-          inFlight--;
-          changed = true;
+        if (entry && entry.holds > 0) {
+          entry.holds--;
+          if (entry.holds === 0) {
+            inFlight--;
+            changed = true;
+          }
         }
       }
       if (changed) {
@@ -207,7 +215,7 @@ export function createMempool(options: MempoolOptions): Mempool {
         const entry = entries.get(id);
         if (!entry) continue;
         entries.delete(id);
-        if (entry.inFlight) inFlight--;
+        if (entry.holds > 0) inFlight--;
         bytes -= entry.batch.size;
         for (const tx of entry.batch.transactions) transactions.delete(tx.id);
         removed++;

@@ -13,15 +13,16 @@
  * 2. **State.** `Chain.syncState` copies the nodes of that root the store lacks, verifying each.
  *    A change voted at or before c that takes effect after c is checked against the
  *    membership setting in the synced state.
- * 3. **History.** The blocks between the head and c are stored without executing them — with
- *    their batch and transaction indexes, so replay protection covers them, and their
- *    certificates, but no receipts. Their bytes are checked where the certificate cannot reach
- *    them: a block header names its batches by id only, so a lying peer could change batch
- *    contents unnoticed. Each block's digest must therefore be vouched for by f + 1 distinct
- *    validators of c's epoch (the sender counting if it is one): one of them is honest.
- *    Headers must link from the head up to c, be signed by a validator and carry a valid
- *    certificate. While this runs the block store records c as its pending snapshot: blocks
- *    above the head are indexed, so only the snapshot may move the head past them.
+ * 3. **History**, fetched while the state transfers. The blocks between the head and c are
+ *    stored without executing them — with their batch and transaction indexes, so replay
+ *    protection covers them, and their certificates, but no receipts. Their bytes are checked
+ *    where the certificate cannot reach them: a block header names its batches by id only, so
+ *    a lying peer could change batch contents unnoticed. Each block's digest must therefore
+ *    be vouched for by f + 1 distinct validators of c's epoch (the sender counting if it is
+ *    one): one of them is honest. Headers must link from the head up to c, be signed by a
+ *    validator and carry a valid certificate. While this runs the block store records c as its
+ *    pending snapshot: blocks above the head are indexed, so only the snapshot may move the
+ *    head past them.
  * 4. **Install.** Block c becomes the head in one synced write with the epoch history, without
  *    being executed; blocks after c are replayed by the caller as before.
  */
@@ -503,23 +504,37 @@ export function createSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
         });
         const history = await chooseHistory(offers, head.height, c, holders);
         const anchor = await fetchCertified(c, epochAt(history, Number(c)), holders);
-        state = await chain.syncState(
-          anchor.header.stateRootHash,
-          nodeSource(holders),
-          options.nodesPerRequest !== undefined
-            ? { maxNodesPerRequest: options.nodesPerRequest }
-            : {},
-        );
-        logger.info("state snapshot transferred", {
-          checkpoint: String(c),
-          nodesTransferred: state.nodesTransferred,
-          bytesTransferred: state.bytesTransferred,
-          nodesPresent: state.nodesPresent,
-          nodesRejected: state.nodesRejected,
-          droppedPeers: state.droppedPeers,
-        });
+        // The state and the history below c are independent once c is certified: fetched
+        // together, the joiner verifies and writes one while peers serve the other (P7: 36 s
+        // of state and 29 s of history at 1M transactions, one after the other before). Both
+        // are settled before anything fails, so no attempt leaves work running behind it.
+        const [synced, belowCheckpoint] = await Promise.allSettled([
+          chain
+            .syncState(
+              anchor.header.stateRootHash,
+              nodeSource(holders),
+              options.nodesPerRequest !== undefined
+                ? { maxNodesPerRequest: options.nodesPerRequest }
+                : {},
+            )
+            .then((done) => {
+              logger.info("state snapshot transferred", {
+                checkpoint: String(c),
+                nodesTransferred: done.nodesTransferred,
+                bytesTransferred: done.bytesTransferred,
+                nodesPresent: done.nodesPresent,
+                nodesRejected: done.nodesRejected,
+                droppedPeers: done.droppedPeers,
+              });
+              return done;
+            }),
+          storeBlocksBelow(anchor, history, holders),
+        ]);
+        if (belowCheckpoint.status === "fulfilled") stored = belowCheckpoint.value;
+        if (synced.status === "rejected") throw synced.reason;
+        state = synced.value;
+        if (belowCheckpoint.status === "rejected") throw belowCheckpoint.reason;
         await checkPending(history, anchor);
-        stored = await storeBlocksBelow(anchor, history, holders);
         const changed = !sameHistory(history, epochs.history());
         await chain.installSnapshot({
           id: anchor.id,
