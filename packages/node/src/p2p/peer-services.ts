@@ -28,6 +28,7 @@ import {
   decodeBatchList,
   encodeBatchList,
   parseBatchList,
+  verifyBatchSignatures,
   type WireLimits,
 } from "../wire/index.js";
 import type { Batch, ParsedBatch } from "../wire/types.js";
@@ -220,11 +221,20 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
   const onGossip = async (peer: string, payload: Uint8Array): Promise<void> => {
     let batches: ParsedBatch[];
     try {
-      batches = parseBatchList(payload, { suite, limits: options.limits, verifySignatures: true });
+      // Batches already pending here are left out before their signatures are checked: a list
+      // gossiped again (see `regossip`) mostly holds those, and they were verified when they
+      // first arrived. Only the rest is verified and submitted, so nothing unverified is queued.
+      batches = parseBatchList(payload, {
+        suite,
+        limits: options.limits,
+        verifySignatures: false,
+      }).filter((batch) => !mempool.has(batch.id));
+      for (const batch of batches) verifyBatchSignatures(batch, suite);
     } catch (err) {
       logger.warn("peer gossiped invalid batches", { peer, error: errorMessage(err) });
       return;
     }
+    if (batches.length === 0) return;
     // What is already known is dropped, so one duplicate does not refuse the whole list (one
     // batched replay lookup, in admission).
     try {
