@@ -6,6 +6,7 @@
  */
 
 import type { Mempool, SelectionLimits } from "../admission/mempool.js";
+import { dropOldest } from "../common/bounded.js";
 import type { Clock } from "../common/clock.js";
 import { GovchainError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
@@ -184,11 +185,7 @@ export function createChain(options: ChainOptions): Chain {
   const rememberInvalid = (records: readonly InvalidBatchRecord[]): void => {
     for (const record of records) recentInvalid.set(record.batchId, record);
     // Bounded: the oldest records are persisted by now or were recorded directly.
-    while (recentInvalid.size > 50_000) {
-      const oldest = recentInvalid.keys().next().value;
-      if (oldest === undefined) break;
-      recentInvalid.delete(oldest);
-    }
+    dropOldest(recentInvalid, 50_000);
     wakeWaiters();
   };
 

@@ -2,6 +2,7 @@
  * Shared foundations with no domain knowledge: errors, bytes, clock, randomness, logging,
  * lifecycle. Every other module may import from here; this module imports none of them.
  */
+export * from "./bounded.js";
 export * from "./bytes.js";
 export * from "./canonical-json.js";
 export * from "./cbor.js";

@@ -16,6 +16,7 @@
 import { decode, encode } from "cborg";
 import type { Admission } from "../admission/admission.js";
 import type { Mempool } from "../admission/mempool.js";
+import { dropOldest } from "../common/bounded.js";
 import type { Clock, Timer } from "../common/clock.js";
 import { errorMessage, isGovchainError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
@@ -422,11 +423,7 @@ export function createPeerServices(options: PeerServicesOptions): PeerServices {
           );
           const now = clock.monotonic();
           for (const b of batches) unordered.set(b.id, { raw: b.raw, sentAt: now });
-          while (unordered.size > UNORDERED_MAX) {
-            const oldest = unordered.keys().next().value;
-            if (oldest === undefined) break;
-            unordered.delete(oldest);
-          }
+          dropOldest(unordered, UNORDERED_MAX);
         }),
       );
       regossipTimer = clock.setTimer(regossipMs, regossip);

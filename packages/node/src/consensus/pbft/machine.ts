@@ -35,6 +35,7 @@
  * blocks up to the highest committed one always form a chain, and truncating at the first gap
  * or fork only drops blocks that cannot have committed.
  */
+import { dropOldest } from "../../common/bounded.js";
 import { type PbftConfig, quorumSize, weakQuorumSize } from "./config.js";
 import type {
   CheckpointProof,
@@ -515,10 +516,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
     const key = `${m.sender}:${m.message.type}@${m.message.view}:${m.message.seq}`;
     if (!lateVotes.has(key)) {
       lateVotes.add(key);
-      if (lateVotes.size > LATE_VOTES_MAX) {
-        const oldest = lateVotes.values().next().value;
-        if (oldest !== undefined) lateVotes.delete(oldest);
-      }
+      dropOldest(lateVotes, LATE_VOTES_MAX);
       return;
     }
     help(m.sender, m.message.seq);
@@ -1152,10 +1150,7 @@ export function createPbftMachine(options: PbftMachineOptions): PbftMachine {
       );
       if (executing?.accepted) {
         timerDeferredFor.add(executing.accepted.blockId);
-        if (timerDeferredFor.size > 4 * config.maxInFlight) {
-          const oldest = timerDeferredFor.values().next().value;
-          if (oldest !== undefined) timerDeferredFor.delete(oldest);
-        }
+        dropOldest(timerDeferredFor, 4 * config.maxInFlight);
         refreshViewTimer(true);
         return;
       }
