@@ -20,11 +20,12 @@
  *
  * Progress goes to stderr; `--out <dir>` writes `<dir>/soak.json`.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { drive } from "../src/bench/driver.js";
 import { startLocalNetwork } from "../src/bench/local-network.js";
+import { sampleProcess } from "../src/bench/process-stats.js";
 import { parsePrometheusText, sampleValue } from "../src/bench/prometheus.js";
 import { createIntkeyWorkload } from "../src/bench/workload.js";
 import { getSuite } from "../src/crypto/index.js";
@@ -76,20 +77,6 @@ interface Sample {
   readonly height: number;
 }
 
-/** RssAnon and RssFile of a process, from /proc (Linux); nulls elsewhere. */
-async function residentSplit(pid: number): Promise<{ anon: number | null; file: number | null }> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, "utf8");
-    const kb = (field: string): number | null => {
-      const match = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
-      return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;
-    };
-    return { anon: kb("RssAnon"), file: kb("RssFile") };
-  } catch {
-    return { anon: null, file: null };
-  }
-}
-
 async function sampleNode(
   node: string,
   pid: number,
@@ -97,7 +84,7 @@ async function sampleNode(
   tS: number,
 ): Promise<Sample | undefined> {
   try {
-    const split = await residentSplit(pid);
+    const memory = await sampleProcess(pid);
     const response = await fetch(new URL("/metrics", url), { signal: AbortSignal.timeout(10_000) });
     const metrics = parsePrometheusText(await response.text());
     const value = (name: string): number => sampleValue(metrics, name) ?? Number.NaN;
@@ -108,8 +95,8 @@ async function sampleNode(
       t_s: tS,
       node,
       rss_mb: mb(value("process_resident_memory_bytes")),
-      rss_anon_mb: split.anon,
-      rss_file_mb: split.file,
+      rss_anon_mb: memory ? mb(memory.rssAnonBytes) : null,
+      rss_file_mb: memory ? mb(memory.rssFileBytes) : null,
       heap_used_mb: mb(value("nodejs_heap_size_used_bytes")),
       heap_total_mb: mb(value("nodejs_heap_size_total_bytes")),
       external_mb: mb(value("nodejs_external_memory_bytes")),

@@ -8,8 +8,15 @@ import { readFile } from "node:fs/promises";
 export interface ProcessSample {
   /** User + system CPU time, microseconds. */
   readonly cpuMicros: number;
-  /** Resident set size, bytes. */
+  /** Resident set size, bytes: anonymous + file-backed (+ shared memory). */
   readonly rssBytes: number;
+  /** Anonymous resident memory (heap, buffers, native allocations): what the process owns. */
+  readonly rssAnonBytes: number;
+  /**
+   * File-backed resident pages: the binary and memory-mapped files (LevelDB maps its table
+   * files), page cache the kernel reclaims under pressure.
+   */
+  readonly rssFileBytes: number;
 }
 
 // Linux reports CPU times in clock ticks; 100 per second on every mainstream kernel config.
@@ -24,8 +31,14 @@ export async function sampleProcess(pid: number): Promise<ProcessSample | undefi
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
     const status = await readFile(`/proc/${pid}/status`, "utf8");
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
-    return { cpuMicros: ((utime + stime) * 1e6) / TICKS_PER_SECOND, rssBytes: rssKb * 1024 };
+    const kb = (field: string): number =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? "0");
+    return {
+      cpuMicros: ((utime + stime) * 1e6) / TICKS_PER_SECOND,
+      rssBytes: kb("VmRSS") * 1024,
+      rssAnonBytes: kb("RssAnon") * 1024,
+      rssFileBytes: kb("RssFile") * 1024,
+    };
   } catch {
     return undefined;
   }
