@@ -271,34 +271,37 @@ async function charts(json: Record<string, Json | undefined>): Promise<string[]>
   const made: string[] = [];
   const chartDir = join(dir, "charts");
   await mkdir(chartDir, { recursive: true });
+  // Every chart: a vega-lite v6 spec rendered to one SVG file.
+  const chart = async (file: string, spec: Json): Promise<void> => {
+    await writeFile(
+      join(chartDir, file),
+      await svg({ $schema: "https://vega.github.io/schema/vega-lite/v6.json", ...spec }),
+    );
+    made.push(`charts/${file}`);
+  };
   const sweep = (json.cluster?.rows ?? []).filter((r: Json) => String(r.id).startsWith("sweep-"));
   if (sweep.length > 0) {
     const values = sweep.flatMap((r: Json) => [
       { offered: r.report.conditions.mode, tps: r.report.tps, latency: r.report.p50_ms, q: "p50" },
       { offered: r.report.conditions.mode, tps: r.report.tps, latency: r.report.p99_ms, q: "p99" },
     ]);
-    await writeFile(
-      join(chartDir, "latency-throughput.svg"),
-      await svg({
-        $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-        title: "4 validators, Ed25519 intkey, open loop: latency vs committed throughput",
-        width: 480,
-        height: 280,
-        data: { values },
-        mark: { type: "line", point: true },
-        encoding: {
-          x: { field: "tps", type: "quantitative", title: "committed tx/s" },
-          y: {
-            field: "latency",
-            type: "quantitative",
-            title: "submit → commit (ms, f+1 nodes)",
-            scale: { type: "log" },
-          },
-          color: { field: "q", type: "nominal", title: "percentile" },
+    await chart("latency-throughput.svg", {
+      title: "4 validators, Ed25519 intkey, open loop: latency vs committed throughput",
+      width: 480,
+      height: 280,
+      data: { values },
+      mark: { type: "line", point: true },
+      encoding: {
+        x: { field: "tps", type: "quantitative", title: "committed tx/s" },
+        y: {
+          field: "latency",
+          type: "quantitative",
+          title: "submit → commit (ms, f+1 nodes)",
+          scale: { type: "log" },
         },
-      }),
-    );
-    made.push("charts/latency-throughput.svg");
+        color: { field: "q", type: "nominal", title: "percentile" },
+      },
+    });
   }
   const scaling = json.scaling?.rows as Json[] | undefined;
   if (scaling && scaling.length > 0) {
@@ -311,28 +314,23 @@ async function charts(json: Record<string, Json | undefined>): Promise<string[]>
           : []),
       ]);
     if (values.length > 0) {
-      await writeFile(
-        join(chartDir, "consensus-scaling.svg"),
-        await svg({
-          $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-          title: "PBFT bytes sent per committed block (simulation, all-to-all baseline)",
-          width: 480,
-          height: 280,
-          data: { values },
-          mark: { type: "line", point: true },
-          encoding: {
-            x: { field: "n", type: "quantitative", title: "validators N", scale: { type: "log" } },
-            y: {
-              field: "bytes",
-              type: "quantitative",
-              title: "bytes / block",
-              scale: { type: "log" },
-            },
-            color: { field: "what", type: "nominal", title: "sent by" },
+      await chart("consensus-scaling.svg", {
+        title: "PBFT bytes sent per committed block (simulation, all-to-all baseline)",
+        width: 480,
+        height: 280,
+        data: { values },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "n", type: "quantitative", title: "validators N", scale: { type: "log" } },
+          y: {
+            field: "bytes",
+            type: "quantitative",
+            title: "bytes / block",
+            scale: { type: "log" },
           },
-        }),
-      );
-      made.push("charts/consensus-scaling.svg");
+          color: { field: "what", type: "nominal", title: "sent by" },
+        },
+      });
     }
   }
   const perSuite = (json.cluster?.rows ?? []).filter((r: Json) =>
@@ -351,23 +349,18 @@ async function charts(json: Record<string, Json | undefined>): Promise<string[]>
           ]
         : []),
     ]);
-    await writeFile(
-      join(chartDir, "throughput-vs-ceiling.svg"),
-      await svg({
-        $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-        title: "4 validators on 2 cores: committed tx/s and the ceiling of the same session",
-        width: 420,
-        data: { values },
-        mark: "bar",
-        encoding: {
-          y: { field: "run", type: "nominal", title: null },
-          yOffset: { field: "what" },
-          x: { field: "tps", type: "quantitative", title: "tx/s" },
-          color: { field: "what", type: "nominal", title: null },
-        },
-      }),
-    );
-    made.push("charts/throughput-vs-ceiling.svg");
+    await chart("throughput-vs-ceiling.svg", {
+      title: "4 validators on 2 cores: committed tx/s and the ceiling of the same session",
+      width: 420,
+      data: { values },
+      mark: "bar",
+      encoding: {
+        y: { field: "run", type: "nominal", title: null },
+        yOffset: { field: "what" },
+        x: { field: "tps", type: "quantitative", title: "tx/s" },
+        color: { field: "what", type: "nominal", title: null },
+      },
+    });
   }
   return made;
 }
