@@ -22,7 +22,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -33,6 +32,7 @@ import { type ProcessSample, sampleProcess } from "../src/bench/process-stats.js
 import { createIntkeyWorkload } from "../src/bench/workload.js";
 import { initNetwork } from "../src/cli/network.js";
 import { getSuite } from "../src/crypto/index.js";
+import { freePortRange } from "../test/e2e/processes.js";
 
 const BIN = fileURLToPath(new URL("../bin/govchain.js", import.meta.url));
 
@@ -56,26 +56,6 @@ const OUT = flag("out");
 const VIEW_CHANGE_MS = flag("view-change-ms") ? Number(flag("view-change-ms")) : undefined;
 const LOG_DIR = flag("logs") ? resolve(flag("logs") as string) : undefined;
 const WARM_FRACTION = 0.1;
-
-/** A free range of `count` consecutive TCP ports on 127.0.0.1 (small race until bound). */
-async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    const servers = [];
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) {
-      const server = createServer();
-      ok = await new Promise<boolean>((done) => {
-        server.once("error", () => done(false));
-        server.listen(base + i, "127.0.0.1", () => done(true));
-      });
-      servers.push(server);
-    }
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
-    if (ok) return base;
-  }
-  throw new Error("no free port range");
-}
 
 interface Validator {
   readonly id: string;

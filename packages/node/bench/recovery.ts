@@ -36,7 +36,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, rmSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -48,7 +47,7 @@ import { type PromSample, parsePrometheusText, sampleValue } from "../src/bench/
 import { createIntkeyWorkload, type PreparedList } from "../src/bench/workload.js";
 import { initNetwork, type PbftInitOptions } from "../src/cli/network.js";
 import { getSuite } from "../src/crypto/index.js";
-import { API_READY, getJson, until } from "../test/e2e/processes.js";
+import { API_READY, freePortRange, getJson, until } from "../test/e2e/processes.js";
 import { gitCommit, median } from "./support.js";
 
 const BIN = fileURLToPath(new URL("../bin/govchain.js", import.meta.url));
@@ -182,40 +181,12 @@ interface Network {
   readonly settings: PbftInitOptions;
 }
 
-/**
- * A base port `b` with `b … b + count − 1` free on 127.0.0.1, below Linux's ephemeral range
- * (32768+): P2P ports are fixed in genesis and a validator restarted after half an hour must
- * find its port again, which an ephemeral one (taken meanwhile by any outgoing connection on
- * this busy machine) may not be.
- */
-async function stablePortBase(count: number): Promise<number> {
-  const listen = (servers: Server[], port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const server = createServer();
-      server.once("error", () => resolve(false));
-      server.listen({ host: "127.0.0.1", port, exclusive: true }, () => {
-        servers.push(server);
-        resolve(true);
-      });
-    });
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
-    const servers: Server[] = [];
-    try {
-      let free = true;
-      for (let i = 0; i < count && free; i++) free = await listen(servers, base + i);
-      if (free) return base;
-    } finally {
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    }
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
-
 async function createNetwork(label: string, settings: PbftInitOptions): Promise<Network> {
   const dir = await mkdtemp(join(tmpdir(), "govchain-recovery-"));
   tempDirs.add(dir);
-  const base = await stablePortBase(NODES);
+  // P2P ports are fixed in genesis and a validator restarted half an hour later must find its
+  // port again.
+  const base = await freePortRange(NODES, { belowEphemeral: true });
   const { layout, publicKeys } = await initNetwork({
     dir: join(dir, "net"),
     nodes: NODES,

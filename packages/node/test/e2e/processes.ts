@@ -144,16 +144,26 @@ export async function startNode(
 /**
  * A base port `b` such that `b … b + count − 1` are all free on 127.0.0.1, for PBFT networks
  * whose peers must know each other's ports before any node starts (so `--p2p-port 0` cannot
- * work): the OS picks a free port, the following ones are checked by binding them, and all are
- * released together. Another process may take one of them before the node binds it — a small
- * race, which ends in a clear `PORT_IN_USE` from the node rather than a hang.
+ * work): a candidate base is chosen, the following ports are checked by binding them, and all
+ * are released together. Another process may take one of them before the node binds it — a
+ * small race, which ends in a clear `PORT_IN_USE` from the node rather than a hang.
+ *
+ * By default the OS picks the base (an ephemeral port). `belowEphemeral` picks it at random in
+ * 20000–31999, under Linux's ephemeral range (32768+), for networks whose validators restart
+ * long after they were set up (benchmarks): an ephemeral port may meanwhile be taken by any
+ * outgoing connection on a busy machine.
  */
-export async function freePortRange(count: number, attempts = 50): Promise<number> {
-  for (let attempt = 0; attempt < attempts; attempt++) {
+export async function freePortRange(
+  count: number,
+  options: { readonly attempts?: number; readonly belowEphemeral?: boolean } = {},
+): Promise<number> {
+  for (let attempt = 0; attempt < (options.attempts ?? 50); attempt++) {
     const servers: Server[] = [];
     try {
-      const base = await listenOn(servers, 0);
-      if (base + count - 1 > 65_535) continue;
+      const base = options.belowEphemeral
+        ? await listenOn(servers, 20_000 + Math.floor(Math.random() * (12_000 - count)))
+        : await listenOn(servers, 0);
+      if (base === 0 || base + count - 1 > 65_535) continue;
       let ok = true;
       for (let i = 1; i < count && ok; i++) ok = (await listenOn(servers, base + i)) > 0;
       if (ok) return base;
